@@ -1,14 +1,21 @@
+/** Options every {@link AgentwireError} takes. */
+export interface AgentwireErrorOptions {
+  readonly cause?: unknown;
+  readonly detail?: Record<string, unknown>;
+}
+
 /**
  * Every error agentwire throws on purpose is an {@link AgentwireError}: callers branch on the
- * stable `code`, never on the message. Subsystems extend it with their own code unions.
+ * stable `code`, never on the message. Subsystems extend it with their own code unions:
+ * `class JwsError extends AgentwireError<JwsErrorCode> {}` (no constructor needed).
  */
-export class AgentwireError extends Error {
+export class AgentwireError<C extends string = string> extends Error {
   /** Stable, machine-readable code such as `ERR_CBOR_NON_CANONICAL`. */
-  readonly code: string;
+  readonly code: C;
   /** Optional structured detail (JSON-serialisable) for logs and REJECT addenda. */
   readonly detail: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+  constructor(code: C, message: string, options?: AgentwireErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
