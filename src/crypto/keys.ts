@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createPublicKey, randomBytes, timingSafeEqual, verify as nodeVerify, type KeyObject } from "node:crypto";
 import { inspect, type InspectOptions } from "node:util";
 import { b64uEncode } from "../util/base64url.js";
 import {
@@ -37,8 +37,10 @@ import {
   ALG_HPKE_X25519,
   ALG_MLDSA65,
   ALG_MLDSA65_ED25519,
+  ED25519_SIGNATURE_LENGTH,
   KEY_PROFILES,
   KeyError,
+  MLDSA65_SIGNATURE_LENGTH,
   parseRfc3339,
   validateJwk,
   type Jwks,
@@ -244,6 +246,41 @@ export class PublicKeyRecord {
       default:
         throw new KeyError("ERR_KEY_UNSUPPORTED", `key ${this.kid} (${this.alg}) is not a signing key`);
     }
+  }
+
+  /**
+   * {@link verify} off the event loop: Ed25519 and node-backed ML-DSA-65 run as a node:crypto
+   * job on the libuv thread pool, so independent verifications (the two halves of a hybrid
+   * signature, or concurrent envelopes) run in parallel. Other keys verify synchronously.
+   * Same results and errors as {@link verify}.
+   */
+  verifyAsync(data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    const m = this.#material;
+    let keyObject: KeyObject | undefined;
+    let length = 0;
+    if (m.alg === ALG_EDDSA) {
+      keyObject = m.keyObject;
+      length = ED25519_SIGNATURE_LENGTH;
+    } else if (m.alg === ALG_MLDSA65 && m.mldsa.keyObject !== undefined) {
+      keyObject = m.mldsa.keyObject;
+      length = MLDSA65_SIGNATURE_LENGTH;
+    }
+    if (keyObject === undefined) {
+      try {
+        return Promise.resolve(this.verify(data, signature));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (!(signature instanceof Uint8Array) || signature.length !== length) return Promise.resolve(false);
+    const key = keyObject;
+    return new Promise((resolve) => {
+      try {
+        nodeVerify(null, data, key, signature, (error, ok) => resolve(error === null && ok));
+      } catch {
+        resolve(false);
+      }
+    });
   }
 }
 

@@ -14,9 +14,10 @@ import {
   tryVerifyHybrid,
   verifyDetached,
   verifyHybrid,
+  verifyHybridAsync,
   type SignatureEntry,
 } from "../../src/crypto/jws.js";
-import { keyPairFromSeed, parseJwks, publicJwks, type PrivateKeyRecord } from "../../src/crypto/keys.js";
+import { keyPairFromSeed, parseJwks, publicJwks, publicKeyFor, type PrivateKeyRecord } from "../../src/crypto/keys.js";
 import { b64u, expectCode, seed, text, unb64u } from "./helpers.js";
 
 const ed = keyPairFromSeed(ALG_EDDSA, seed(1));
@@ -350,5 +351,59 @@ describe("OHP §5.1 Regulated hybrid: EdDSA AND ML-DSA-65", () => {
 
   it("a JWKS reparsed from text verifies the hybrid set", () => {
     expect(verifyHybrid(PAYLOAD, entries, parseJwks(JSON.stringify(JWKS)))).toHaveLength(2);
+  });
+});
+
+describe("OHP §5.1 Regulated hybrid verified in parallel (verifyHybridAsync) agrees with verifyHybrid", () => {
+  const entries = signHybrid(PAYLOAD, [ed, ml]);
+  const [e, m] = entries as [SignatureEntry, SignatureEntry];
+  const flip = (entry: SignatureEntry): SignatureEntry => {
+    const sig = unb64u(entry.jws.split(".")[2]!);
+    sig[5] = (sig[5] ?? 0) ^ 0x80;
+    return { ...entry, jws: withSignature(entry.jws, sig) };
+  };
+  const cases: [string, readonly SignatureEntry[], Uint8Array][] = [
+    ["valid", entries, PAYLOAD],
+    ["reversed order", [m, e], PAYLOAD],
+    ["tampered EdDSA half", [flip(e), m], PAYLOAD],
+    ["tampered ML-DSA half", [e, flip(m)], PAYLOAD],
+    ["both tampered (index 0 reported)", [flip(e), flip(m)], PAYLOAD],
+    ["bad signature at 0, unknown kid at 1", [flip(e), { ...m, kid: "nope" }], PAYLOAD],
+    ["unknown kid at 0, bad signature at 1", [{ ...e, kid: "nope" }, flip(m)], PAYLOAD],
+    ["stripped half", [e], PAYLOAD],
+    ["other payload", entries, text("other")],
+  ];
+  for (const [name, list, payload] of cases) {
+    it(name, async () => {
+      let sync: unknown;
+      let syncError: JwsError | undefined;
+      try {
+        sync = verifyHybrid(payload, list, JWKS);
+      } catch (error) {
+        syncError = error as JwsError;
+      }
+      if (syncError === undefined) {
+        await expect(verifyHybridAsync(payload, list, JWKS)).resolves.toEqual(sync);
+      } else {
+        const asyncError = await verifyHybridAsync(payload, list, JWKS).then(
+          () => undefined,
+          (error: unknown) => error as JwsError,
+        );
+        expect(asyncError).toBeInstanceOf(JwsError);
+        expect([asyncError?.code, asyncError?.detail?.["index"]]).toEqual([syncError.code, syncError.detail?.["index"]]);
+      }
+    });
+  }
+
+  it("PublicKeyRecord.verifyAsync matches verify for every signing algorithm and rejects wrong lengths", async () => {
+    const records = parseJwks(JWKS);
+    for (const key of [ed, ml, comp]) {
+      const pub = records.keys.find((k) => k.kid === key.kid)!;
+      const record = publicKeyFor(pub);
+      const sig = key.sign(PAYLOAD);
+      expect(await record.verifyAsync(PAYLOAD, sig)).toBe(true);
+      expect(await record.verifyAsync(text("x"), sig)).toBe(false);
+      expect(await record.verifyAsync(PAYLOAD, sig.subarray(1))).toBe(false);
+    }
   });
 });
