@@ -36,6 +36,51 @@ export type { OhpCapabilities } from "../gen/types/ohp/ohp-capabilities.js";
 export type { OhpJwks } from "../gen/types/ohp/ohp-jwks.js";
 export type { OhpAiSystems } from "../gen/types/ohp/ohp-ai-systems.js";
 
+// Canonical encodings: RFC 8949 §4.2.1 deterministic CBOR and RFC 8785 JCS
+export * from "./cbor/index.js";
+export { JcsError, MAX_JCS_DEPTH, canonicalizeJson, canonicalizeJsonBytes, type JcsErrorCode } from "./jcs/index.js";
+
+// Crypto: keys and JWK Sets, Ed25519 / ML-DSA-65 / composite, the detached JWS profile, HPKE
+export * from "./crypto/index.js";
+export * as hpke from "./crypto/hpke/index.js";
+export { HpkeError, type HpkeErrorCode } from "./crypto/hpke/index.js";
+
+// OHP crypto: signing surface, signing, sealing, verification
+export { LEAF_HASH_PLACEHOLDER, OHP_MAX_SURFACE_BYTES, RFC3339_TAGGED_FIELDS, SurfaceError, leafHashOf, signingSurface, surfaceModel } from "./ohp/surface.js";
+export { OhpCryptoError, type OhpCryptoErrorCode } from "./ohp/errors.js";
+export { REJECT_REASONS, isRejectReason, type RejectReason } from "./ohp/reasons.js";
+export {
+  TIER_SIGNATURE_ALGS,
+  boundedSigningSurface,
+  envelopeTier,
+  selectSigningKeys,
+  signEnvelope,
+  type SignEnvelopeOptions,
+  type SignedEnvelope,
+} from "./ohp/sign.js";
+export {
+  OHP_SEALED_ALG,
+  hpkeKeysOf,
+  openEnvelope,
+  sealEnvelope,
+  sealedAad,
+  type OpenedEnvelope,
+  type SealEnvelopeOptions,
+  type SealRecipient,
+} from "./ohp/seal.js";
+export {
+  OHP_CLOCK_SKEW_MS,
+  OHP_MAX_LIFETIME_MS,
+  verifyEnvelope,
+  verifyEnvelopeSignatures,
+  verifyEnvelopeSignaturesAsync,
+  verifyResultJson,
+  type RejectDetail,
+  type VerifyEnvelopeOptions,
+  type VerifyEnvelopeResult,
+  type VerifyStep,
+} from "./ohp/verify.js";
+
 // CLI (embeddable)
 export type { CliIo, Command } from "./cli/io.js";
 export { COMMANDS, runCli } from "./cli/main.js";

@@ -1,13 +1,16 @@
 /**
  * The `agentwire` command line. Each command lives in its own module and registers here.
  */
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./io.js";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { CliExit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./io.js";
+import { demoCommand } from "./demo.js";
+import { keygenCommand } from "./keygen.js";
+import { ohpCommand } from "./ohp.js";
 import { validateCommand } from "./validate.js";
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [validateCommand];
+export const COMMANDS: readonly Command[] = [validateCommand, keygenCommand, ohpCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -46,6 +49,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command.run(rest, io);
   } catch (e) {
+    if (e instanceof CliExit) {
+      io.stderr(`agentwire ${name}: ${e.message}\n`);
+      return e.exitCode;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.stderr(`agentwire ${name}: ${(e as Error).message}\n\n${command.usage}\n`);
       return EXIT_USAGE;
@@ -61,6 +68,11 @@ export function processIo(): CliIo {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     readFile: async (path) => (path === "-" ? readStdin() : readFile(resolve(process.cwd(), path), "utf8")),
+    writeFile: async (path, text, options = {}) => {
+      const target = resolve(process.cwd(), path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, text, { encoding: "utf8", mode: options.mode ?? 0o644, flag: options.exclusive ? "wx" : "w" });
+    },
     cwd: process.cwd(),
   };
 }

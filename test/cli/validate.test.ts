@@ -3,23 +3,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { cli } from "../helpers/cli.js";
 import { REPO_DIR, upstreamEnvelopes } from "../helpers/upstream.js";
 
-async function cli(args: string[], files: Record<string, string> = {}) {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    readFile: async (p) => {
-      if (p in files) return files[p]!;
-      return readFileSync(p, "utf8");
-    },
-    cwd: REPO_DIR,
-  });
-  return { code, out, err };
-}
 
 describe("agentwire validate", () => {
   it("accepts all 10 upstream OHP envelopes (exit 0)", async () => {
