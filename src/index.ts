@@ -81,6 +81,21 @@ export {
   type VerifyStep,
 } from "./ohp/verify.js";
 
+// Trust services, one namespace each (did:web/did:key, DPoP, SD-JWT VC, OpenID Federation,
+// the RFC 9162 transparency log, receipt hash chains); their error classes at top level.
+export * as did from "./trust/did/index.js";
+export * as dpop from "./trust/dpop/index.js";
+export * as sdjwt from "./trust/sdjwt/index.js";
+export * as federation from "./trust/federation/index.js";
+export * as tlog from "./trust/tlog/index.js";
+export * as chain from "./trust/chain/index.js";
+export { DidError } from "./trust/did/errors.js";
+export { DpopError } from "./trust/dpop/errors.js";
+export { AssuranceProofError, SdJwtError } from "./trust/sdjwt/errors.js";
+export { FederationError } from "./trust/federation/errors.js";
+export { NoteError, TlogError } from "./trust/tlog/errors.js";
+export { HashChainError } from "./trust/chain/index.js";
+
 // CLI (embeddable)
 export type { CliIo, Command } from "./cli/io.js";
 export { COMMANDS, runCli } from "./cli/main.js";

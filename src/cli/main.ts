@@ -5,12 +5,24 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { CliExit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./io.js";
 import { demoCommand } from "./demo.js";
+import { didCommand } from "./did.js";
+import { federationCommand, sdjwtCommand } from "./federation.js";
 import { keygenCommand } from "./keygen.js";
 import { ohpCommand } from "./ohp.js";
+import { tlogCommand } from "./tlog.js";
 import { validateCommand } from "./validate.js";
 
 /** All commands, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [validateCommand, keygenCommand, ohpCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [
+  validateCommand,
+  keygenCommand,
+  ohpCommand,
+  didCommand,
+  sdjwtCommand,
+  federationCommand,
+  tlogCommand,
+  demoCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
