@@ -69,8 +69,28 @@ export {
   type SealRecipient,
 } from "./ohp/seal.js";
 export {
+  DEFAULT_LAWFUL_BASES,
+  EEA_COUNTRIES,
+  OVERSIGHT_STRENGTH,
+  ReceiverPolicyError,
+  isOversightMode,
+  parseReceiverPolicy,
+  type ConsentReceipt,
+  type IdpResolution,
+  type IssuerRefusal,
+  type IssuerResolution,
+  type LiveCall,
+  type OversightMode,
+  type ReceiverHooks,
+  type ReceiverPolicy,
+} from "./ohp/policy.js";
+export { ISSUER_PROOFS, recordProofPayload, signIssuerProofs } from "./ohp/proofs.js";
+export { FixedWindowRateLimiter, MemoryReplayStore, ReceiverStateFullError, type RateLimiter, type RateLimitOptions, type ReplayStore } from "./ohp/receiver-state.js";
+export { CHECK_STEP, type CheckName } from "./ohp/step.js";
+export {
   OHP_CLOCK_SKEW_MS,
   OHP_MAX_LIFETIME_MS,
+  OhpReceiver,
   verifyEnvelope,
   verifyEnvelopeSignatures,
   verifyEnvelopeSignaturesAsync,
@@ -80,6 +100,9 @@ export {
   type VerifyEnvelopeResult,
   type VerifyStep,
 } from "./ohp/verify.js";
+
+// Conformance: the synthetic world (keys, consent store, log, receiver hooks) behind the demo and the vector pack
+export { WORLD_IDP, WORLD_POLICY, createWorld, ulidFrom, type EnvelopeOptions, type World, type WorldKeys, type WorldOptions } from "./conformance/world.js";
 
 // Trust services, one namespace each (did:web/did:key, DPoP, SD-JWT VC, OpenID Federation,
 // the RFC 9162 transparency log, receipt hash chains); their error classes at top level.

@@ -5,6 +5,8 @@ import { isAgentwireError } from "../errors.js";
 import { parseJsonStrict } from "../json/parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { openEnvelope, sealEnvelope } from "../ohp/seal.js";
+import { parseReceiverPolicy } from "../ohp/policy.js";
+import { signIssuerProofs } from "../ohp/proofs.js";
 import { signEnvelope } from "../ohp/sign.js";
 import { leafHashOf, signingSurface } from "../ohp/surface.js";
 import { verifyEnvelope, verifyResultJson } from "../ohp/verify.js";
@@ -15,7 +17,8 @@ const USAGE = `usage: agentwire ohp SUBCOMMAND ...
   ohp sign FILE --keys PRIVATE_JWKS
       Adds the tier's signatures (Signed/Sealed: EdDSA; Regulated: EdDSA + ML-DSA-65) over the
       canonical CBOR signing surface, sets transparency.leafHash when transparency is present,
-      and prints the envelope.
+      and prints the envelope. Regulated: first (re)signs the issuer's record proofs
+      (governance.art50Disclosure.proofJws, governance.prohibited.attestationJws) with the EdDSA key.
   ohp signing-bytes FILE [--leaf-hash]
       Prints the hex of the canonical CBOR signing surface (OHP §5.2), or with --leaf-hash the
       "sha256:..." leafHash of it.
@@ -25,10 +28,15 @@ const USAGE = `usage: agentwire ohp SUBCOMMAND ...
       audience.recipientKeys and prints the envelope. Sign afterwards.
   ohp open FILE --keys PRIVATE_JWKS
       Opens the sealed block with the receiver's X25519 keys and prints {kid, mode, fields}.
-  ohp verify FILE --jwks PUBLIC_JWKS [--now RFC3339] [--call-id ID] [--keys PRIVATE_JWKS]
-      Verifies a received envelope (structure, issuer, signatures, freshness, call binding,
-      decryption) with PUBLIC_JWKS as the issuer's trust anchor and prints
-      {"outcome","rejectReason","firstFailingStep",...}.
+  ohp verify FILE --jwks PUBLIC_JWKS [--now RFC3339] [--call-id ID] [--rtp-fingerprint SHA256]
+                  [--keys PRIVATE_JWKS] [--policy POLICY_JSON]
+      Runs the receiver pipeline (pre-checks, D09 steps 1-14) with PUBLIC_JWKS as the issuer's
+      trust anchor and prints {"outcome","rejectReason","firstFailingStep","check",...}.
+      --call-id / --rtp-fingerprint are the live leg (step 4), --keys the receiver's HPKE keys
+      (step 13), POLICY_JSON the receiver policy: {"maxTier", "annexIIIAllowed", "oversightMinimum",
+      "intendedProcessing", "processingJurisdiction", "requiredAssurance", "tierCompleteness",
+      "requireHooks", ...} (docs/ohp-pipeline.md). What no flag can supply (consent receipts,
+      IdP resolution, declaration and GPAI URLs, log anchoring) is listed under "unverified".
 
 FILE "-" reads standard input.
 Exit status: 0 success/accept, 1 the envelope failed (reject, cannot sign/seal/open), 2 usage or I/O error.`;
@@ -84,7 +92,9 @@ async function sign(args: string[], io: CliIo): Promise<number> {
   const { envelope } = await readEnvelope(io, file);
   const keys = await readPrivateKeys(io, values.keys);
   try {
-    printJson(io, signEnvelope(envelope, { keys }).envelope);
+    const ed = keys.find((k) => k.alg === "EdDSA");
+    const input = envelope["conformance"] === "regulated" && ed !== undefined ? signIssuerProofs(envelope, ed) : envelope;
+    printJson(io, signEnvelope(input, { keys }).envelope);
   } catch (e) {
     failure(e);
   }
@@ -171,7 +181,9 @@ async function verify(args: string[], io: CliIo): Promise<number> {
       jwks: { type: "string" },
       now: { type: "string" },
       "call-id": { type: "string" },
+      "rtp-fingerprint": { type: "string" },
       keys: { type: "string" },
+      policy: { type: "string" },
     },
   });
   const file = one(positionals, "verify");
@@ -183,13 +195,14 @@ async function verify(args: string[], io: CliIo): Promise<number> {
   }
   const jwks = await readPublicJwks(io, values.jwks);
   const keys = values.keys === undefined ? undefined : await readPrivateKeys(io, values.keys);
+  const policy = values.policy === undefined ? undefined : parseReceiverPolicy(parseJsonStrict(await readInput(io, values.policy, "policy")));
   const text = await readInput(io, file, "envelope");
   let envelope: JsonValue;
   try {
     envelope = parseJsonStrict(text);
   } catch (e) {
     const detail = { code: isAgentwireError(e) ? e.code : "ERR_JSON", message: (e as Error).message };
-    io.stdout(JSON.stringify({ outcome: "reject", rejectReason: "unknown", firstFailingStep: 0, detail }) + "\n");
+    io.stdout(JSON.stringify({ outcome: "reject", rejectReason: "unknown", firstFailingStep: 0, check: "schema", detail }) + "\n");
     return EXIT_FAIL;
   }
   const result = await verifyEnvelope(envelope, {
@@ -197,7 +210,9 @@ async function verify(args: string[], io: CliIo): Promise<number> {
     byteLength: Buffer.byteLength(text, "utf8"),
     ...(now ? { now } : {}),
     ...(values["call-id"] === undefined ? {} : { callId: values["call-id"] }),
+    ...(values["rtp-fingerprint"] === undefined ? {} : { rtpFingerprint: values["rtp-fingerprint"] }),
     ...(keys ? { keys } : {}),
+    ...(policy ? { policy } : {}),
   });
   io.stdout(JSON.stringify(verifyResultJson(result)) + "\n");
   return result.outcome === "accept" ? EXIT_OK : EXIT_FAIL;

@@ -53,9 +53,25 @@ describe("agentwire ohp sign / verify", () => {
       const s = await cli(["ohp", "sign", example(p), "--keys", "keys/private.jwks.json"], files);
       expect(s.code, s.err).toBe(0);
       const env = JSON.parse(s.out);
-      const v = await cli(["ohp", "verify", "env.json", "--jwks", "keys/public.jwks.json", "--now", env.issuedAt], { ...files, "env.json": s.out });
+      const policy = JSON.stringify({ annexIIIAllowed: ["5(d)"] });
+      const v = await cli(["ohp", "verify", "env.json", "--jwks", "keys/public.jwks.json", "--now", env.issuedAt, "--policy", "policy.json"], {
+        ...files,
+        "env.json": s.out,
+        "policy.json": policy,
+      });
       expect(v.code, v.out + v.err).toBe(0);
       expect(JSON.parse(v.out)).toMatchObject({ outcome: "accept", rejectReason: null, firstFailingStep: null });
+      // What the command line cannot supply is reported, never silently passed.
+      if (p !== "02-signed") expect(JSON.parse(v.out).unverified.length).toBeGreaterThan(0);
+      const strict = await cli(["ohp", "verify", "env.json", "--jwks", "keys/public.jwks.json", "--now", env.issuedAt, "--policy", "strict.json"], {
+        ...files,
+        "env.json": s.out,
+        "strict.json": JSON.stringify({ annexIIIAllowed: ["5(d)"], requireHooks: true }),
+      });
+      expect(JSON.parse(strict.out)).toMatchObject({ outcome: "reject", rejectReason: "unknown" });
+      const typo = await cli(["ohp", "verify", "env.json", "--jwks", "keys/public.jwks.json", "--policy", "typo.json"], { ...files, "env.json": s.out, "typo.json": '{"annexIIIAllow":[]}' });
+      expect(typo.code).toBe(1);
+      expect(typo.err).toMatch(/unknown member/);
     }
   });
 
@@ -135,7 +151,8 @@ describe("the built executable", () => {
     const { stdout } = await run(process.execPath, [bin, "ohp", "sign", example("04-regulated"), "--keys", join(dir, "private.jwks.json")]);
     writeFileSync(join(dir, "env.json"), stdout);
     const now = JSON.parse(stdout).issuedAt;
-    const v = await run(process.execPath, [bin, "ohp", "verify", join(dir, "env.json"), "--jwks", join(dir, "public.jwks.json"), "--now", now]);
+    writeFileSync(join(dir, "policy.json"), JSON.stringify({ annexIIIAllowed: ["5(d)"] }));
+    const v = await run(process.execPath, [bin, "ohp", "verify", join(dir, "env.json"), "--jwks", join(dir, "public.jwks.json"), "--now", now, "--policy", join(dir, "policy.json")]);
     expect(JSON.parse(v.stdout).outcome).toBe("accept");
   });
 });

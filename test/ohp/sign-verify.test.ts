@@ -4,6 +4,7 @@ import { CborTag, decodeCanonical } from "../../src/cbor/index.js";
 import { b64uDecode, b64uEncode } from "../../src/util/base64url.js";
 import { isAgentwireError } from "../../src/errors.js";
 import type { JsonObject, JsonValue } from "../../src/json/types.js";
+import { signIssuerProofs } from "../../src/ohp/proofs.js";
 import { signEnvelope } from "../../src/ohp/sign.js";
 import { LEAF_HASH_PLACEHOLDER, RFC3339_TAGGED_FIELDS, signingSurface } from "../../src/ohp/surface.js";
 import { verifyEnvelope, verifyEnvelopeSignatures, type VerifyEnvelopeResult } from "../../src/ohp/verify.js";
@@ -20,12 +21,17 @@ function example(prefix: string): JsonObject {
   return structuredClone(found.json) as JsonObject;
 }
 
+/** A receiver that accepts the upstream examples' Annex III clause. */
+const RECEIVER_POLICY = { annexIIIAllowed: ["5(b)", "5(d)"] } as const;
+
 const SIGNED = "02-signed-cs-handoff";
 const SEALED = "03-sealed-payment";
 const REGULATED = "04-regulated-healthcare";
 
 function signed(prefix: string): JsonObject {
-  return signEnvelope(example(prefix), { keys: keys.all }).envelope;
+  const env = example(prefix);
+  // Regulated: the issuer's record proofs (Art 50 disclosure, prohibited attestation) are real too.
+  return signEnvelope(env["conformance"] === "regulated" ? signIssuerProofs(env, keys.ed) : env, { keys: keys.all }).envelope;
 }
 
 function at(env: JsonObject): Date {
@@ -33,7 +39,7 @@ function at(env: JsonObject): Date {
 }
 
 async function verify(env: unknown, now: Date, extra: Partial<Parameters<typeof verifyEnvelope>[1]> = {}): Promise<VerifyEnvelopeResult> {
-  return verifyEnvelope(env, { jwks, now, ...extra });
+  return verifyEnvelope(env, { jwks, now, policy: RECEIVER_POLICY, ...extra });
 }
 
 /** Every leaf of a JSON value, as a path of members/indices. */
