@@ -46,7 +46,7 @@ export * as hpke from "./crypto/hpke/index.js";
 export { HpkeError, type HpkeErrorCode } from "./crypto/hpke/index.js";
 
 // OHP crypto: signing surface, signing, sealing, verification
-export { LEAF_HASH_PLACEHOLDER, OHP_MAX_SURFACE_BYTES, RFC3339_TAGGED_FIELDS, SurfaceError, leafHashOf, signingSurface, surfaceModel } from "./ohp/surface.js";
+export { LEAF_HASH_PLACEHOLDER, OHP_MAX_SURFACE_BYTES, envelopeCbor, RFC3339_TAGGED_FIELDS, SurfaceError, leafHashOf, signingSurface, surfaceModel } from "./ohp/surface.js";
 export { OhpCryptoError, type OhpCryptoErrorCode } from "./ohp/errors.js";
 export { REJECT_REASONS, isRejectReason, type RejectReason } from "./ohp/reasons.js";
 export {
@@ -85,6 +85,8 @@ export {
   type ReceiverPolicy,
 } from "./ohp/policy.js";
 export { ISSUER_PROOFS, recordProofPayload, signIssuerProofs } from "./ohp/proofs.js";
+// OHP sender side: build, redact, check, seal, sign, anchor
+export * from "./ohp/builder.js";
 export { FixedWindowRateLimiter, MemoryReplayStore, ReceiverStateFullError, type RateLimiter, type RateLimitOptions, type ReplayStore } from "./ohp/receiver-state.js";
 export { CHECK_STEP, type CheckName } from "./ohp/step.js";
 export {

@@ -1,6 +1,5 @@
 /**
- * The receiver's side of the D09 pipeline: its static policy ({@link ReceiverPolicy}, fail-closed
- * defaults) and the hooks through which it reaches the outside world ({@link ReceiverHooks}).
+ * The receiver's side of the D09 pipeline: its static policy ({@link ReceiverPolicy}) and the hooks through which it reaches the outside world ({@link ReceiverHooks}).
  * A missing hook never silently passes: its step is reported `skipped` and listed in
  * `unverified`, or rejected as `unknown` when `requireHooks` is set.
  */
@@ -26,12 +25,17 @@ export function isOversightMode(value: unknown): value is OversightMode {
   return typeof value === "string" && Object.hasOwn(OVERSIGHT_STRENGTH, value);
 }
 
-/** The receiver's static policy. Every member has a fail-closed default. */
+/**
+ * The receiver's static policy. Defaults: allowlists empty (fail closed), `maxTier` regulated,
+ * no oversight or assurance floor beyond what the spec itself requires.
+ */
 export interface ReceiverPolicy {
   /** Highest tier the receiver advertises (`maxTier` of its capabilities). Default `regulated`. */
   readonly maxTier?: Tier;
   /** Lowest tier the receiver accepts per `audience.purpose` (tier gate). Default none. */
   readonly minTierByPurpose?: Readonly<Record<string, Tier>>;
+  /** §3.1 PII/PCI/PHI found in the clear (unsealed) part: `reject` (default), `warn` or `off`. */
+  readonly contentScan?: "reject" | "warn" | "off";
   /** §4.2 tier completeness failures: `reject` (default) or `warn`. */
   readonly tierCompleteness?: "reject" | "warn";
   /** Step 9: Annex III clauses the receiver accepts (`annexIIIAllowed`). Default `[]`. */
@@ -161,7 +165,7 @@ export function parseReceiverPolicy(value: unknown): ReceiverPolicy {
     if (x !== undefined && !(typeof x === "string" && TIER_VALUES.includes(x))) bad(`${k} must be a tier`);
   };
   const known = new Set([
-    "maxTier", "minTierByPurpose", "tierCompleteness", "annexIIIAllowed", "highRiskOversight", "oversightMinimum",
+    "maxTier", "minTierByPurpose", "contentScan", "tierCompleteness", "annexIIIAllowed", "highRiskOversight", "oversightMinimum",
     "aiiaMaxAgeMonths", "intendedProcessing", "processingJurisdiction", "lawfulBases", "specialCategoryProcessing",
     "requiredAssurance", "rateLimit", "anchorBelowRegulated", "requireHooks",
   ]);
@@ -172,6 +176,7 @@ export function parseReceiverPolicy(value: unknown): ReceiverPolicy {
     if (typeof mtp !== "object" || mtp === null || Array.isArray(mtp)) bad("minTierByPurpose must be an object");
     for (const [p, t] of Object.entries(mtp as Record<string, unknown>)) tier(t, `minTierByPurpose.${p}`);
   }
+  if (v["contentScan"] !== undefined && !["reject", "warn", "off"].includes(v["contentScan"] as string)) bad('contentScan must be "reject", "warn" or "off"');
   if (v["tierCompleteness"] !== undefined && v["tierCompleteness"] !== "reject" && v["tierCompleteness"] !== "warn") bad('tierCompleteness must be "reject" or "warn"');
   for (const k of ["annexIIIAllowed", "intendedProcessing", "lawfulBases", "highRiskOversight"]) strings(k);
   const hro = v["highRiskOversight"];

@@ -2,8 +2,7 @@
  * Issuer-signed record proofs inside a Regulated envelope: `governance.art50Disclosure.proofJws`
  * (D09 step 10) and `governance.prohibited.attestationJws` (§6.2, checked at step 8).
  *
- * The spec names the signer (the issuer) but not the payload. agentwire fixes it (docs/decisions.md,
- * section G): a detached JWS (the envelope's profile: header exactly `{alg, kid}`) by an issuer
+ * The spec names the signer (the issuer) but not the payload. agentwire fixes it (docs/decisions.md #15): a detached JWS (the envelope's profile: header exactly `{alg, kid}`) by an issuer
  * EdDSA key over the canonical CBOR of the record without its proof member, with tag 0 around
  * `at`. The proofs sit inside the envelope, so the envelope signature covers them as well.
  */

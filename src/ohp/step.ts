@@ -17,12 +17,13 @@ export interface RejectDetail {
 
 /**
  * Names of the receiver checks. The numbered D09 steps keep their numbers; the checks the spec
- * leaves unplaced (size, schema, tier completeness, echo, tier gate, rate limit, replay) are
+ * leaves unplaced (size, schema, content, tier completeness, echo, tier gate, rate limit, replay) are
  * step 0 and are told apart by this name.
  */
 export type CheckName =
   | "size"
   | "schema"
+  | "content"
   | "tier-completeness"
   | "echo"
   | "tier-gate"
@@ -47,6 +48,7 @@ export type CheckName =
 export const CHECK_STEP: Readonly<Record<CheckName, number>> = Object.freeze({
   size: 0,
   schema: 0,
+  content: 0,
   "tier-completeness": 0,
   echo: 0,
   "tier-gate": 0,

@@ -106,3 +106,12 @@ export function signingSurface(envelope: unknown): Uint8Array {
 export function leafHashOf(surface: Uint8Array): string {
   return `sha256:${createHash("sha256").update(surface).digest("hex")}`;
 }
+
+/**
+ * The envelope itself as canonical CBOR (the `envelope.cbor` of a vector): the same encoding
+ * and tag-0 fields as the signing surface, but with `signatures` and `leafHash` as they are.
+ */
+export function envelopeCbor(envelope: unknown): Uint8Array {
+  if (!isJsonObject(envelope)) throw new SurfaceError("ERR_SURFACE_INVALID", "an OHP envelope must be a JSON object");
+  return encodeCanonical(toCborModel(envelope, TAGGED));
+}

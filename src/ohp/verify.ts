@@ -3,7 +3,8 @@
  * the first failure with that step's §8.3 REJECT reason and number.
  *
  *   pre-checks (firstFailingStep 0, told apart by `check`):
- *     size (JSON ≤ 32 KiB) → schema (JSON Schema, §3.1 content rules) → tier-completeness
+ *     size (JSON ≤ 32 KiB) → schema (JSON Schema, §3.1 tier content rules) → content (§3.1
+ *     PII/PCI/PHI in the clear part, `policy.contentScan`) → tier-completeness
  *     (§4.2, `policy.tierCompleteness`) → echo (binding's OHP-Verb / OHP-Tier) → tier-gate
  *     (`tier-insufficient`: below audience.minTier, above the receiver's maxTier, below the
  *     receiver's floor for the purpose)
@@ -26,6 +27,7 @@ import type { PrivateKeyRecord } from "../crypto/keys.js";
 import { isAgentwireError } from "../errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { OHP_MAX_JSON_BYTES, validateDocument } from "../validate.js";
+import { scanClearPart } from "./builder.js";
 import { OhpCryptoError } from "./errors.js";
 import {
   checkAnnexIII,
@@ -231,6 +233,21 @@ function checkStructure(envelope: unknown, options: VerifyEnvelopeOptions, warn:
   const tier = (envelope as JsonObject)["conformance"];
   if (!isTier(tier)) fail("schema", "unknown", "ERR_OHP_SCHEMA", "conformance is not a tier", { pointer: "/conformance" });
   pass("schema");
+  // §3.1: raw PII/PCI/PHI never travels in the clear part; it is redacted or sealed.
+  const scan = options.policy?.contentScan ?? "reject";
+  if (scan !== "off") {
+    const findings = scanClearPart(envelope as JsonObject);
+    const f = findings[0];
+    if (f !== undefined && scan === "reject") {
+      fail("content", "unknown", "ERR_OHP_PII_IN_CLEAR", `${f.pointer}: looks like ${f.tag} outside the sealed block (§3.1); redact or seal it`, {
+        pointer: f.pointer,
+        tag: f.tag,
+        findings: findings.length,
+      });
+    }
+    for (const x of findings) warn(`§3.1 ${x.pointer}: looks like ${x.tag} in the clear`);
+  }
+  pass("content");
   const completeness = errors.filter((e) => e.rule.startsWith("§4.2"));
   const c = completeness[0];
   if (c !== undefined) {
@@ -438,7 +455,8 @@ async function runPipeline(envelope: unknown, options: VerifyEnvelopeOptions): P
         }
         notes.push("callId matches");
       }
-      if (tierAtLeast(t, "sealed")) {
+      const channel = str(member(env, "session", "channel")) ?? "";
+      if (tierAtLeast(t, "sealed") && !channel.startsWith("chat/")) {
         if (live.rtpFingerprint === undefined) notVerified("call-binding", "no live RTP fingerprint");
         else {
           const media = member(env, "session", "media");

@@ -53,7 +53,7 @@ describe("OHP §10 / D09: a valid envelope passes every step with all hooks supp
   it("§10 D09 order: the checks run in the documented order", async () => {
     const r = await receive("regulated");
     expect(r.steps.map((s) => s.name)).toEqual([
-      "size", "schema", "tier-completeness", "echo", "tier-gate", "issuer", "signatures", "rate-limit", "replay",
+      "size", "schema", "content", "tier-completeness", "echo", "tier-gate", "issuer", "signatures", "rate-limit", "replay",
       "freshness", "call-binding", "consent", "assurance", "high-risk-prerequisites", "prohibited-practices",
       "annex-iii", "art50-disclosure", "oversight", "gpai", "decrypt", "anchor",
     ]);
@@ -84,6 +84,11 @@ describe("OHP §10 / D09: flipping one gate fails at exactly that gate's step wi
     const relaxed = await receive("regulated", { edit: drop, policy: { tierCompleteness: "warn" } });
     expect(relaxed.outcome).toBe("accept");
     expect(relaxed.warnings.join()).toMatch(/retention/);
+  });
+  it("§3.1 content: a card number in the clear transcript of a Signed envelope → unknown (step 0, content)", async () => {
+    const r = await receive("signed", { edit: (e) => (e.transcript.summary += " Card 4111 1111 1111 1111.") });
+    expectReject(r, 0, "unknown", "content");
+    expect(r.detail?.["pointer"]).toBe("/transcript/summary");
   });
   it("D09 step 1: the federation refuses the issuer for a non-crypto reason → unknown", async () => {
     expectReject(await receive("sealed", { hooks: { resolveIssuer: () => ({ refused: true, reason: "unknown", message: "suspended member" }) } }), 1, "unknown");
