@@ -104,7 +104,10 @@ export {
 } from "./ohp/verify.js";
 
 // Conformance: the synthetic world (keys, consent store, log, receiver hooks) behind the demo and the vector pack
-export { WORLD_IDP, WORLD_POLICY, createWorld, ulidFrom, type EnvelopeOptions, type World, type WorldKeys, type WorldOptions } from "./conformance/world.js";
+export { VectorContextError, contextOptions, type ReadText } from "./conformance/context.js";
+export { writeOhpPack, packVectorNames, type PackOptions } from "./conformance/pack.js";
+export { runOhpConformance, runVector, type ConformanceOptions, type ConformanceSummary, type VectorResult } from "./conformance/runner.js";
+export { WORLD_IDP, WORLD_POLICY, builderInputOf, createWorld, ulidFrom, type EnvelopeOptions, type World, type WorldKeys, type WorldOptions } from "./conformance/world.js";
 
 // Trust services, one namespace each (did:web/did:key, DPoP, SD-JWT VC, OpenID Federation,
 // the RFC 9162 transparency log, receipt hash chains); their error classes at top level.

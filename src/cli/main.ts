@@ -4,6 +4,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { CliExit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./io.js";
+import { conformanceCommand } from "./conformance.js";
 import { demoCommand } from "./demo.js";
 import { didCommand } from "./did.js";
 import { federationCommand, sdjwtCommand } from "./federation.js";
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   sdjwtCommand,
   federationCommand,
   tlogCommand,
+  conformanceCommand,
   demoCommand,
 ];
 

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65, type Jwks, type PublicJwk } from "../crypto/jwk.js";
 import { keyPairFromSeed, publicJwks, type PrivateKeyRecord } from "../crypto/keys.js";
 import type { JsonObject } from "../json/types.js";
+import type { EnvelopeInput } from "../ohp/builder.js";
 import type { ConsentReceipt, ReceiverHooks, ReceiverPolicy } from "../ohp/policy.js";
 import { signIssuerProofs } from "../ohp/proofs.js";
 import { sealEnvelope } from "../ohp/seal.js";
@@ -97,6 +98,41 @@ export interface World {
   envelope(tier: Tier, options?: EnvelopeOptions): Promise<JsonObject>;
   /** Receiver options (policy + every hook) that accept the world's envelopes at `now`. */
   receiverOptions(envelope: JsonObject, overrides?: { readonly policy?: ReceiverPolicy; readonly hooks?: ReceiverHooks }): VerifyEnvelopeOptions;
+}
+
+/**
+ * The builder input ({@link EnvelopeInput}) that describes `envelope`: its content without the
+ * members the builder generates (id, times, nonce, decision ids, recipient keys, signatures,
+ * sealed block, leafHash).
+ */
+export function builderInputOf(envelope: JsonObject): EnvelopeInput {
+  const e = structuredClone(envelope);
+  const audience = { ...(e["audience"] as JsonObject) };
+  delete audience["recipientKeys"];
+  const control = { ...(e["control"] as JsonObject) };
+  delete control["nonce"];
+  const input: Record<string, unknown> = {
+    tier: e["conformance"],
+    verb: control["verb"],
+    issuer: e["issuer"],
+    audience,
+    session: e["session"],
+    intent: e["intent"],
+    transcript: e["transcript"],
+  };
+  delete control["verb"];
+  input["control"] = control;
+  for (const k of ["caller", "memory", "policy", "aiSystem", "governance", "oversight"]) if (e[k] !== undefined) input[k] = e[k];
+  const decisions = e["decisions"] as JsonObject[] | undefined;
+  if (decisions !== undefined) {
+    input["decisions"] = decisions.map((d) => {
+      const { id: _id, at: _at, ...rest } = d;
+      return rest;
+    });
+  }
+  const transparency = e["transparency"] as JsonObject | undefined;
+  if (transparency !== undefined) input["transparency"] = { logId: transparency["logId"] };
+  return input as unknown as EnvelopeInput;
 }
 
 /** The receiver policy of the synthetic world. */
