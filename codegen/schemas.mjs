@@ -42,10 +42,18 @@ export function ajvForCodegen() {
     code: { source: true, esm: true, lines: true },
   });
   addFormats(ajv);
+  // Upstream Open Floor / OVON schemas use two keywords JSON Schema does not define: `ref` (a typo
+  // for `$ref` pointing at github.com URLs, so upstream never validates nested dialog events and
+  // manifests) and `alternates` (a property definition misplaced inside the `tokens` schema). We
+  // keep the schemas true to upstream, so both stay annotations without validation effect.
+  ajv.addVocabulary(UPSTREAM_ANNOTATION_KEYWORDS);
   // Standalone ESM modules import the format checkers instead of require()-ing them.
   ajv.opts.code.formats = _`fullFormats`;
   return ajv;
 }
+
+/** Non-standard keywords of upstream OFP/OVON schemas that ajv accepts as plain annotations. */
+export const UPSTREAM_ANNOTATION_KEYWORDS = ["ref", "alternates"];
 
 /** The import line every generated validator module starts with. */
 export const FORMATS_IMPORT = 'import { fullFormats } from "ajv-formats/dist/formats.js";';

@@ -124,6 +124,10 @@ export { FederationError } from "./trust/federation/errors.js";
 export { NoteError, TlogError } from "./trust/tlog/errors.js";
 export { HashChainError } from "./trust/chain/index.js";
 
+// Open Floor Protocol 1.x and OVON 0.9: schemas, builders, parsers, validation, translation
+export * as ofp from "./ofp/index.js";
+export { OfpError } from "./ofp/errors.js";
+
 // CLI (embeddable)
 export type { CliIo, Command } from "./cli/io.js";
 export { COMMANDS, runCli } from "./cli/main.js";

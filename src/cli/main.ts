@@ -9,6 +9,7 @@ import { demoCommand } from "./demo.js";
 import { didCommand } from "./did.js";
 import { federationCommand, sdjwtCommand } from "./federation.js";
 import { keygenCommand } from "./keygen.js";
+import { ofpCommand } from "./ofp.js";
 import { ohpCommand } from "./ohp.js";
 import { tlogCommand } from "./tlog.js";
 import { validateCommand } from "./validate.js";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   validateCommand,
   keygenCommand,
   ohpCommand,
+  ofpCommand,
   didCommand,
   sdjwtCommand,
   federationCommand,

@@ -3,16 +3,20 @@ import { isAgentwireError } from "../errors.js";
 import { parseJsonStrict } from "../json/parse.js";
 import { validateDocument } from "../validate.js";
 import { isSchemaName, schemaNames } from "../schema/validate.js";
+import { ofpDocumentKind } from "../ofp/versions.js";
+import { validateOfp } from "../ofp/validate.js";
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from "./io.js";
 
 export const validateCommand: Command = {
   name: "validate",
-  summary: "validate wire documents (OHP envelopes, well-known documents) against schema and spec rules",
+  summary: "validate wire documents (OHP envelopes, well-known documents, Open Floor / OVON) against schema and spec rules",
   usage: `usage: agentwire validate FILE... [--schema NAME] [--json] [--strict]
 
 Detects each document's type (or takes --schema NAME), validates it against its JSON Schema
 and, for OHP envelopes, the per-tier rules of OHP §4.2, §4.4, §4.5 and §6.1 that a schema
-cannot express. FILE "-" reads standard input.
+cannot express. Open Floor / OVON documents (\`openFloor\` / \`ovon\` envelopes by declared
+version, dialog events, manifests) get their specification rules too (see \`agentwire ofp\`).
+FILE "-" reads standard input.
 
   --schema NAME  one of: ${schemaNames().join(", ")}
   --json         print one JSON result object per file
@@ -52,10 +56,11 @@ Exit status: 0 all valid, 1 at least one invalid, 2 usage or I/O error.`,
         worst = EXIT_FAIL;
         continue;
       }
-      const result = validateDocument(doc, {
-        ...(values.schema !== undefined && isSchemaName(values.schema) ? { schema: values.schema } : {}),
-        byteLength: Buffer.byteLength(text, "utf8"),
-      });
+      const forced = values.schema !== undefined && isSchemaName(values.schema) ? { schema: values.schema } : {};
+      const result =
+        ofpDocumentKind(doc) === undefined
+          ? validateDocument(doc, { ...forced, byteLength: Buffer.byteLength(text, "utf8") })
+          : { tier: undefined, ...validateOfp(doc, forced) };
       if (result.schema === undefined) {
         io.stderr(`agentwire validate: cannot tell what kind of document ${file} is; pass --schema NAME\n`);
         return EXIT_USAGE;

@@ -4,6 +4,7 @@
 import { schemas, type SchemaName, type CompiledValidatorError } from "../../gen/schemas.js";
 import { AgentwireError } from "../errors.js";
 import { isJsonObject } from "../json/types.js";
+import { detectOfpSchema } from "../ofp/versions.js";
 
 export type { SchemaName } from "../../gen/schemas.js";
 
@@ -68,7 +69,8 @@ export function validateSchema(name: SchemaName, doc: unknown): ValidationIssue[
  * Guesses which document type `doc` is from its distinguishing members, or undefined.
  * OHP envelope: `ohp` + `conformance`; capabilities: `ohp` + `maxTier` (a WS `hello` frame also
  * has those, plus `type`); JWKS: `keys`;
- * AI-systems registry: `ohp` + `systems`.
+ * AI-systems registry: `ohp` + `systems`. Open Floor / OVON (see detectOfpSchema): `openFloor` or
+ * `ovon` envelopes by declared `schema.version`, dialog events, assistant manifests.
  */
 export function detectSchema(doc: unknown): SchemaName | undefined {
   if (!isJsonObject(doc)) return undefined;
@@ -77,5 +79,5 @@ export function detectSchema(doc: unknown): SchemaName | undefined {
   if (has("ohp") && has("maxTier") && !has("type")) return "ohp-capabilities";
   if (has("ohp") && has("systems")) return "ohp-ai-systems";
   if (has("keys") && Array.isArray(doc["keys"])) return "ohp-jwks";
-  return undefined;
+  return detectOfpSchema(doc);
 }

@@ -4,21 +4,21 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate20;
-export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json","title":"OHP AI System Registry","description":"Schema for /.well-known/ohp-ai-systems.json. Published by issuers operating at the Regulated tier; lists the versioned AI systems the issuer may attest to in aiSystem blocks. Receivers can verify aiSystem.id and aiSystem.modelCardSha256 against this registry.","type":"object","required":["ohp","issuer","systems"],"properties":{"ohp":{"type":"string","const":"0.1"},"issuer":{"type":"object","required":["did"],"properties":{"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$"},"vendor":{"type":"string"}}},"publishedAt":{"type":"string","format":"date-time"},"systems":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/aiSystemEntry"}},"signature":{"type":"string","description":"Detached JWS over canonical CBOR of this manifest, signed with one of the issuer's published OHP sign keys."}},"$defs":{"aiSystemEntry":{"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}}}};
-const schema32 = {"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}};
-const pattern4 = new RegExp("^did:[a-z0-9]+:.+$", "u");
-const pattern5 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
+export const validate = validate34;
+export default validate34;
+const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json","title":"OHP AI System Registry","description":"Schema for /.well-known/ohp-ai-systems.json. Published by issuers operating at the Regulated tier; lists the versioned AI systems the issuer may attest to in aiSystem blocks. Receivers can verify aiSystem.id and aiSystem.modelCardSha256 against this registry.","type":"object","required":["ohp","issuer","systems"],"properties":{"ohp":{"type":"string","const":"0.1"},"issuer":{"type":"object","required":["did"],"properties":{"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$"},"vendor":{"type":"string"}}},"publishedAt":{"type":"string","format":"date-time"},"systems":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/aiSystemEntry"}},"signature":{"type":"string","description":"Detached JWS over canonical CBOR of this manifest, signed with one of the issuer's published OHP sign keys."}},"$defs":{"aiSystemEntry":{"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}}}};
+const schema86 = {"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}};
+const pattern5 = new RegExp("^did:[a-z0-9]+:.+$", "u");
+const pattern6 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
 const formats0 = fullFormats["date-time"];
 const formats2 = fullFormats.uri;
 const formats4 = fullFormats.date;
 
-function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate20.evaluated;
+const evaluated0 = validate34.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -95,7 +95,7 @@ errors++;
 if(data1.did !== undefined){
 let data2 = data1.did;
 if(typeof data2 === "string"){
-if(!pattern4.test(data2)){
+if(!pattern5.test(data2)){
 const err6 = {instancePath:instancePath+"/issuer/did",schemaPath:"#/properties/issuer/properties/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -260,7 +260,7 @@ errors++;
 if(data6.modelCardSha256 !== undefined){
 let data9 = data6.modelCardSha256;
 if(typeof data9 === "string"){
-if(!pattern5.test(data9)){
+if(!pattern6.test(data9)){
 const err20 = {instancePath:instancePath+"/systems/" + i0+"/modelCardSha256",schemaPath:"#/$defs/aiSystemEntry/properties/modelCardSha256/pattern",keyword:"pattern",params:{pattern: "^sha256:[0-9a-f]{64}$"},message:"must match pattern \""+"^sha256:[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -295,7 +295,7 @@ vErrors.push(err22);
 errors++;
 }
 if(!((((data10 === "prohibited") || (data10 === "high")) || (data10 === "limited")) || (data10 === "minimal"))){
-const err23 = {instancePath:instancePath+"/systems/" + i0+"/riskClass",schemaPath:"#/$defs/aiSystemEntry/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema32.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
+const err23 = {instancePath:instancePath+"/systems/" + i0+"/riskClass",schemaPath:"#/$defs/aiSystemEntry/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema86.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -353,7 +353,7 @@ vErrors.push(err27);
 errors++;
 }
 if(!((data13 === "self") || (data13 === "notified-body"))){
-const err28 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema32.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
+const err28 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema86.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -366,7 +366,7 @@ errors++;
 if(data12.notifiedBodyId !== undefined){
 let data14 = data12.notifiedBodyId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err29 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema32.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
+const err29 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema86.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -682,8 +682,8 @@ vErrors.push(err54);
 }
 errors++;
 }
-validate20.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
-validate20.evaluated = {"props":{"ohp":true,"issuer":true,"publishedAt":true,"systems":true,"signature":true},"dynamicProps":false,"dynamicItems":false};
+validate34.evaluated = {"props":{"ohp":true,"issuer":true,"publishedAt":true,"systems":true,"signature":true},"dynamicProps":false,"dynamicItems":false};
 
