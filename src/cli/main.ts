@@ -11,11 +11,13 @@ import { federationCommand, sdjwtCommand } from "./federation.js";
 import { keygenCommand } from "./keygen.js";
 import { ofpCommand } from "./ofp.js";
 import { ohpCommand } from "./ohp.js";
+import { serveCommand } from "./serve.js";
 import { tlogCommand } from "./tlog.js";
 import { validateCommand } from "./validate.js";
 
 /** All commands, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  serveCommand,
   validateCommand,
   keygenCommand,
   ohpCommand,

@@ -81,6 +81,8 @@ export interface OhpNodeOptions {
   readonly store: HandoffStore;
   /** Issuers this node trusts as a receiver: their public JWKS by DID (or vendor). */
   readonly trustedIssuers?: ReadonlyMap<string, Jwks<PublicJwk>>;
+  /** Resolves issuers not in `trustedIssuers` (e.g. did:web); `undefined` = not trusted. */
+  readonly resolveIssuerKeys?: (did: string) => Promise<Jwks<PublicJwk> | undefined>;
   readonly policy?: ReceiverPolicy;
   /** Extra receiver hooks (consent, IdP, declarations, GPAI, anchoring, issuer resolution). */
   readonly hooks?: ReceiverHooks;
@@ -227,15 +229,30 @@ export class OhpNode {
     }
   }
 
+  /** The trusted keys of an issuer object (static trust first, then the resolver). */
+  async #issuerKeys(issuer: JsonObject): Promise<Jwks<PublicJwk> | undefined> {
+    const did = str(issuer["did"]);
+    const vendor = str(issuer["vendor"]);
+    const trusted = this.#o.trustedIssuers;
+    const fixed = (did !== undefined ? trusted?.get(did) : undefined) ?? (vendor !== undefined ? trusted?.get(vendor) : undefined);
+    if (fixed !== undefined) return fixed;
+    if (did === undefined || this.#o.resolveIssuerKeys === undefined) return undefined;
+    try {
+      return await this.#o.resolveIssuerKeys(did);
+    } catch (e) {
+      this.#log({ event: "issuer-resolution-failed", did, message: (e as Error).message });
+      return undefined;
+    }
+  }
+
   #hooks(meta: InboundMeta): ReceiverHooks {
     const base = this.#o.hooks ?? {};
-    const trusted = this.#o.trustedIssuers;
     const hooks: { -readonly [K in keyof ReceiverHooks]: ReceiverHooks[K] } = { ...base };
-    if (hooks.resolveIssuer === undefined && trusted !== undefined) {
-      hooks.resolveIssuer = (issuer) => {
-        const key = str(issuer["did"]) ?? str(issuer["vendor"]) ?? "";
-        const jwks = trusted.get(key) ?? trusted.get(str(issuer["vendor"]) ?? "");
-        return jwks === undefined ? { refused: true, reason: "signature-invalid", message: `issuer ${key} is not trusted by this node` } : { keys: jwks };
+    if (hooks.resolveIssuer === undefined) {
+      hooks.resolveIssuer = async (issuer) => {
+        const jwks = await this.#issuerKeys(issuer);
+        const name = str(issuer["did"]) ?? str(issuer["vendor"]) ?? "?";
+        return jwks === undefined ? { refused: true, reason: "signature-invalid", message: `issuer ${name} is not trusted by this node` } : { keys: jwks };
       };
     }
     if (meta.sipCallId !== undefined) {
@@ -250,9 +267,7 @@ export class OhpNode {
     if (this.#o.requireDpop === false || env === undefined) return undefined;
     const tier = env["conformance"];
     if (!isTier(tier) || !tierAtLeast(tier, "sealed") || (meta.binding !== "ohp/https" && meta.binding !== "ohp/grpc")) return undefined;
-    const issuer = obj(env["issuer"]) ?? {};
-    const key = str(issuer["did"]) ?? str(issuer["vendor"]) ?? "";
-    const jwks = this.#o.trustedIssuers?.get(key);
+    const jwks = await this.#issuerKeys(obj(env["issuer"]) ?? {});
     try {
       await verifyDpopProof(meta.dpop, {
         htm: meta.httpMethod ?? "POST",

@@ -1,0 +1,65 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parseJsonStrict } from "../json/parse.js";
+import { parseNodeConfig, startAgentwireNode, type NodeConfig } from "../node/node.js";
+import { EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
+
+const USAGE = `usage: agentwire serve [--port P] [--grpc-port G] [--data DIR] [--config FILE]
+
+Starts a local agentwire node on loopback: an OHP receiver and sender with an embedded store
+(DIR/ohp.sqlite), keys generated on first start (DIR/keys/private.jwks.json, mode 0600), and
+every binding: ohp/https (POST /ohp/v1/transfer), ohp/grpc (/ohp.v0_1.Handoff/Stream over h2c on
+G; gRPC-Web and Connect also on P), ohp/ws and ohp/sip-info when available, and the well-known
+documents (/.well-known/ohp-capabilities.json, ohp-jwks.json, did.json). Logs JSON lines to
+stdout; SIGINT/SIGTERM shut it down gracefully. Its identity is did:web:localhost%3A<P> unless
+the config names one.
+
+  --port P        HTTP port (default 8080; 0 = any free port)
+  --grpc-port G   HTTP/2 cleartext gRPC port (default 8081; 0 = any free port)
+  --data DIR      data directory (default ./.agentwire)
+  --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes", ...}
+
+Exit status: 0 after a graceful shutdown, 2 usage or startup error.`;
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run a local agentwire node: OHP over every binding with an embedded store (the main job)",
+  usage: USAGE,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, config: { type: "string" } },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const port = (v: string | undefined, d: number, name: string): number => {
+      if (v === undefined) return d;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} must be a port number`);
+      return n;
+    };
+    let config: NodeConfig = {};
+    if (values.config !== undefined) {
+      const path = resolve(io.cwd, values.config);
+      config = await parseNodeConfig(parseJsonStrict(await readFile(path, "utf8")), dirname(path));
+    }
+    const running = await startAgentwireNode({
+      dataDir: resolve(io.cwd, values.data ?? ".agentwire"),
+      config,
+      port: port(values.port, config.port ?? 8080, "--port"),
+      grpcPort: values["grpc-port"] !== undefined ? port(values["grpc-port"], 8081, "--grpc-port") : (config.grpcPort ?? 8081),
+      log: (e) => io.stdout(JSON.stringify(e) + "\n"),
+    });
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        void running.stop().then(done);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,234 @@
+/**
+ * `agentwire serve`: a local agentwire node. One data directory holds its keys (generated on
+ * first start, `keys/private.jwks.json` mode 0600) and its embedded store (`ohp.sqlite`); the
+ * node serves every OHP binding on loopback, the well-known documents and a `did:web` document,
+ * logs JSON lines, and shuts down gracefully.
+ *
+ * Identity: `did:web:localhost%3A<port>` unless configured, so peers on the same machine
+ * resolve each other's keys the did:web way (`/.well-known/ohp-jwks.json`, plain http allowed
+ * for localhost only). Other issuers are trusted through `trust` in the config file.
+ */
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Server } from "node:http";
+import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65, type Jwks, type PublicJwk } from "../crypto/jwk.js";
+import { generateKeyPair, parseJwks, parsePrivateJwks, privateJwks, type PrivateKeyRecord } from "../crypto/keys.js";
+import { AgentwireError } from "../errors.js";
+import { parseJsonStrict } from "../json/parse.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
+import { grpcTransport } from "../ohp/bindings/grpc.js";
+import { httpsTransport } from "../ohp/bindings/https.js";
+import type { OhpBindingName } from "../ohp/bindings/types.js";
+import { OhpNode, type HandoffDecision, type NodeIdentity, type NodeLogEvent, type OhpTransport } from "../ohp/control/node.js";
+import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
+import { parseReceiverPolicy, type ReceiverPolicy } from "../ohp/policy.js";
+import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
+import { startOhpServers, type RunningOhpServers } from "./server.js";
+
+/** Node configuration errors. */
+export class NodeConfigError extends AgentwireError<"ERR_NODE_CONFIG" | "ERR_NODE_KEYS"> {}
+
+/** The config file (`--config FILE`), every member optional. */
+export interface NodeConfig {
+  readonly identity?: Partial<NodeIdentity>;
+  readonly host?: string;
+  readonly port?: number;
+  readonly grpcPort?: number | false;
+  readonly policy?: ReceiverPolicy;
+  /** Issuers trusted as senders: `{did, jwks}` with an inline JWKS or a file path. */
+  readonly trust?: readonly { readonly did: string; readonly jwks: JsonValue }[];
+  /** Resolve `did:web:localhost…` issuers over plain http (local demos). Default true. */
+  readonly trustLocalhostDidWeb?: boolean;
+  /** Reject PROPOSEs for these purposes (a stand-in for application logic). */
+  readonly rejectPurposes?: readonly string[];
+}
+
+/** Parses a config document strictly (unknown members are errors). */
+export async function parseNodeConfig(value: unknown, baseDir: string): Promise<NodeConfig> {
+  const bad = (m: string): never => {
+    throw new NodeConfigError("ERR_NODE_CONFIG", `config: ${m}`);
+  };
+  if (!isJsonObject(value as JsonValue)) bad("must be a JSON object");
+  const v = value as JsonObject;
+  const known = new Set(["identity", "host", "port", "grpcPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes"]);
+  for (const k of Object.keys(v)) if (!known.has(k)) bad(`unknown member ${JSON.stringify(k)}`);
+  const out: Record<string, unknown> = {};
+  if (v["identity"] !== undefined) {
+    if (!isJsonObject(v["identity"])) bad("identity must be an object");
+    for (const [k, x] of Object.entries(v["identity"] as JsonObject)) {
+      if (!["vendor", "agentId", "region", "did"].includes(k) || typeof x !== "string") bad(`identity.${k} must be one of vendor, agentId, region, did (strings)`);
+    }
+    out["identity"] = v["identity"];
+  }
+  for (const k of ["port", "grpcPort"]) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (k === "grpcPort" && x === false) out[k] = false;
+    else if (typeof x === "number" && Number.isInteger(x) && x >= 0 && x < 65536) out[k] = x;
+    else bad(`${k} must be a port number`);
+  }
+  if (v["host"] !== undefined) out["host"] = typeof v["host"] === "string" ? v["host"] : bad("host must be a string");
+  if (v["policy"] !== undefined) out["policy"] = parseReceiverPolicy(v["policy"]);
+  if (v["trustLocalhostDidWeb"] !== undefined) out["trustLocalhostDidWeb"] = v["trustLocalhostDidWeb"] === true;
+  if (v["rejectPurposes"] !== undefined) {
+    const r = v["rejectPurposes"];
+    if (!Array.isArray(r) || !r.every((x) => typeof x === "string")) bad("rejectPurposes must be an array of strings");
+    out["rejectPurposes"] = r;
+  }
+  if (v["trust"] !== undefined) {
+    if (!Array.isArray(v["trust"])) bad("trust must be an array");
+    const trust = [];
+    for (const t of v["trust"] as JsonValue[]) {
+      if (!isJsonObject(t) || typeof t["did"] !== "string") bad("trust entries need a did");
+      const entry = t as JsonObject;
+      const jwks = typeof entry["jwks"] === "string" ? parseJsonStrict(await readFile(join(baseDir, entry["jwks"]), "utf8")) : entry["jwks"];
+      parseJwks(jwks);
+      trust.push({ did: entry["did"] as string, jwks: jwks as JsonValue });
+    }
+    out["trust"] = trust;
+  }
+  return out as NodeConfig;
+}
+
+/** Loads the node's keys from `dir`, generating Ed25519, ML-DSA-65 and X25519 keys on first start. */
+export async function loadOrCreateKeys(dir: string): Promise<{ keys: PrivateKeyRecord[]; created: boolean }> {
+  const path = join(dir, "keys", "private.jwks.json");
+  try {
+    const keys = parsePrivateJwks(parseJsonStrict(await readFile(path, "utf8")));
+    return { keys, created: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new NodeConfigError("ERR_NODE_KEYS", `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const keys = [generateKeyPair(ALG_EDDSA), generateKeyPair(ALG_MLDSA65), generateKeyPair(ALG_HPKE_X25519)];
+  await mkdir(join(dir, "keys"), { recursive: true, mode: 0o700 });
+  await writeFile(path, JSON.stringify(privateJwks(keys), null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  await chmod(path, 0o600);
+  return { keys, created: true };
+}
+
+/** Options of {@link startAgentwireNode}. */
+export interface AgentwireNodeOptions {
+  readonly dataDir: string;
+  readonly config?: NodeConfig;
+  readonly port?: number;
+  readonly grpcPort?: number | false;
+  readonly log?: (event: NodeLogEvent) => void;
+  /** More transports (ohp/ws, ohp/sip-info) by binding. */
+  readonly transports?: Partial<Record<OhpBindingName, OhpTransport>>;
+  /** Attach more listeners (ohp/ws upgrades, sip-info endpoint, OAP routes) once the ports are known. */
+  readonly attach?: (ctx: { readonly server: Server; readonly endpoints: Record<string, string>; readonly node: OhpNode }) => void | Promise<void>;
+  readonly decide?: (envelope: JsonObject) => HandoffDecision | Promise<HandoffDecision>;
+}
+
+/** A running node. */
+export interface RunningAgentwireNode {
+  readonly node: OhpNode;
+  readonly servers: RunningOhpServers;
+  readonly store: HandoffStore;
+  readonly identity: NodeIdentity;
+  readonly did: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a node (see the module comment). */
+export async function startAgentwireNode(options: AgentwireNodeOptions): Promise<RunningAgentwireNode> {
+  const config = options.config ?? {};
+  await mkdir(options.dataDir, { recursive: true });
+  const { keys, created } = await loadOrCreateKeys(options.dataDir);
+  const log = options.log ?? (() => undefined);
+  const store = new SqliteHandoffStore(join(options.dataDir, "ohp.sqlite"));
+  const trusted = new Map<string, Jwks<PublicJwk>>((config.trust ?? []).map((t) => [t.did, parseJwks(t.jwks)]));
+  const webKeys = new WebIssuerKeySource({ allowInsecureLocalhost: true, resolveDocument: false });
+  const reject = new Set(config.rejectPurposes ?? []);
+  // The identity needs the port (did:web:localhost%3A<port>): the node object is created with a
+  // placeholder and the identity is fixed once the HTTP port is known.
+  const identity: { vendor: string; agentId: string; region: string; did: string } = {
+    vendor: config.identity?.vendor ?? "agentwire-node",
+    agentId: config.identity?.agentId ?? "node-1",
+    region: config.identity?.region ?? "local",
+    did: config.identity?.did ?? "did:web:localhost",
+  };
+  const node = new OhpNode({
+    identity,
+    signingKeys: keys.filter((k) => k.use === "sig"),
+    encryptionKeys: keys.filter((k) => k.use === "enc"),
+    store,
+    trustedIssuers: trusted,
+    ...(config.trustLocalhostDidWeb === false
+      ? {}
+      : { resolveIssuerKeys: async (did: string) => (/^did:web:localhost(%3A\d+)?(:|$)/.test(did) ? (await webKeys.keySet(did)).jwks : undefined) }),
+    policy: { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...(config.policy ?? {}) },
+    transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), ...(options.transports ?? {}) },
+    decide: async (env) => {
+      const purpose = isJsonObject(env["audience"]) ? String(env["audience"]["purpose"]) : "";
+      if (reject.has(purpose)) return { verdict: "reject", reason: "unknown", note: `this node does not take ${purpose}` };
+      return options.decide ? options.decide(env) : { verdict: "accept" };
+    },
+    log,
+  });
+  const servers = await startOhpServers({
+    node,
+    port: options.port ?? config.port ?? 0,
+    grpcPort: options.grpcPort ?? config.grpcPort ?? 0,
+    host: config.host ?? "127.0.0.1",
+    routes: async (req, res) => {
+      if (req.method === "GET" && req.url === "/.well-known/did.json") {
+        const doc = didDocument(identity.did, node.jwks());
+        res.writeHead(200, { "content-type": "application/did+json" });
+        res.end(JSON.stringify(doc));
+        return true;
+      }
+      if (req.method === "GET" && req.url === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: true, handoffs: store.list().length }));
+        return true;
+      }
+      return false;
+    },
+    attach: async (server, endpoints) => options.attach?.({ server, endpoints, node }),
+  });
+  if (config.identity?.did === undefined) identity.did = `did:web:localhost%3A${new URL(servers.url).port}`;
+  const sweeper = setInterval(() => {
+    for (const r of node.sweep()) log({ at: new Date().toISOString(), event: "timer", handoff: r.id, state: r.state });
+  }, 1000);
+  sweeper.unref();
+  log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir });
+  let stopped = false;
+  return {
+    node,
+    servers,
+    store,
+    identity,
+    get did() {
+      return identity.did;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(sweeper);
+      await servers.close();
+      store.close();
+      log({ at: new Date().toISOString(), event: "stopped" });
+    },
+  };
+}
+
+/** A minimal DID document for a did:web node (keys in JsonWebKey2020 form). */
+export function didDocument(did: string, jwks: Jwks<PublicJwk>): JsonObject {
+  const methods = jwks.keys.map((k) => {
+    const { kid, alg: _a, use: _u, ...publicKeyJwk } = k as unknown as Record<string, JsonValue>;
+    return { id: `${did}#${String(kid)}`, type: "JsonWebKey2020", controller: did, publicKeyJwk: publicKeyJwk as JsonObject };
+  });
+  const signing = jwks.keys.filter((k) => k.use === "sig").map((k) => `${did}#${k.kid}`);
+  const enc = jwks.keys.filter((k) => k.use === "enc").map((k) => `${did}#${k.kid}`);
+  return {
+    "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
+    id: did,
+    verificationMethod: methods,
+    assertionMethod: signing,
+    authentication: signing,
+    keyAgreement: enc,
+  };
+}
