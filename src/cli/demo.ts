@@ -2,16 +2,21 @@ import { performance } from "node:perf_hooks";
 import { createWorld } from "../conformance/world.js";
 import type { JsonObject } from "../json/types.js";
 import { verifyEnvelope, verifyResultJson } from "../ohp/verify.js";
-import { EXIT_FAIL, EXIT_OK, type CliIo, type Command } from "./io.js";
+import { demoBindings } from "../demo/bindings.js";
+import { runOhpFlows } from "../demo/ohp-flows.js";
+import { EXIT_FAIL, EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
 function ms(t0: number): string {
   return `${(performance.now() - t0).toFixed(1)} ms`;
 }
 
-export const demoCommand: Command = {
-  name: "demo",
-  summary: "end-to-end OHP demo: a Regulated handoff sealed, hybrid-signed, received through all 14 D09 steps, and a tampered copy rejected",
-  usage: `usage: agentwire demo
+/** The single-envelope part of the demo (`agentwire demo envelope`). */
+const envelopeDemo = {
+  usage: `usage: agentwire demo [envelope|flows|all]
+
+all (default): both parts below.
+
+envelope:
 
 Creates a world with fresh keys (issuer Ed25519 + ML-DSA-65, IdP Ed25519, receiver X25519), a
 consent store and an in-memory transparency log; builds a Regulated envelope (IdP-signed
@@ -21,6 +26,11 @@ transparency leafHash), and runs the receiver pipeline with every hook supplied:
 issuer, signatures, rate limit, replay, freshness, call binding, consent, assurance, the
 Regulated gates 7-12, decryption and anchoring. Then shows that a one-character change is
 rejected and that the same envelope cannot be replayed.
+
+flows: three local nodes (IVR vendor, AI vendor, contact centre) with their own keys and
+stores, resolving each other by did:web, play OHP flows A-D at Core, Signed, Sealed and
+Regulated: A AI→human over ohp/sip-info, B AI→AI with RETURN over ohp/ws, C IVR→queue with
+REJECT and a fallback re-PROPOSE over ohp/https, D cross-channel resume with ASSUME.
 
 Exit status: 0 when every step behaved as expected, 1 otherwise.`,
   async run(_args: string[], io: CliIo): Promise<number> {
@@ -56,7 +66,33 @@ Exit status: 0 when every step behaved as expected, 1 otherwise.`,
       accepted.sealed !== undefined &&
       accepted.anchorReceipt !== undefined &&
       rejected.rejectReason === "signature-invalid";
-    say(ok ? "demo ok" : "demo FAILED");
+    say(ok ? "envelope demo ok" : "envelope demo FAILED");
+    return ok ? EXIT_OK : EXIT_FAIL;
+  },
+};
+
+async function flowsDemo(io: CliIo): Promise<number> {
+  const results = await runOhpFlows({ trace: (l) => io.stdout(l + "\n"), bindings: demoBindings() });
+  const failed = results.filter((r) => !r.ok);
+  io.stdout(`${results.length - failed.length} of ${results.length} flow runs ok${failed.length ? `; failed: ${failed.map((f) => `${f.flow}/${f.tier}`).join(", ")}` : ""}\n`);
+  return failed.length === 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+export const demoCommand: Command = {
+  name: "demo",
+  summary: "end-to-end OHP demo: a Regulated envelope through all 14 steps, then flows A-D between three local nodes at every tier",
+  usage: envelopeDemo.usage,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const part = args[0] ?? "all";
+    if (part === "envelope") return envelopeDemo.run(args.slice(1), io);
+    if (part === "flows") return flowsDemo(io);
+    if (part !== "all") throw new UsageError(`unknown demo ${JSON.stringify(part)} (envelope, flows, all)`);
+    io.stdout("== OHP envelope: build, seal, sign, receive through every step\n");
+    const a = await envelopeDemo.run([], io);
+    io.stdout("\n== OHP flows A-D between three local nodes\n");
+    const b = await flowsDemo(io);
+    const ok = a === EXIT_OK && b === EXIT_OK;
+    io.stdout(ok ? "demo ok\n" : "demo FAILED\n");
     return ok ? EXIT_OK : EXIT_FAIL;
   },
 };

@@ -590,7 +590,9 @@ export class OhpNode {
     const input: Record<string, unknown> = {
       tier,
       verb,
-      issuer: { ...(verb === "RETURN" ? {} : issuer), ...this.#o.identity },
+      // The holder's RETURN keeps the issuer attributes the tier needs (federation, aiRole) but is
+      // issued under the holder's own identity.
+      issuer: { ...issuer, ...this.#o.identity },
       audience:
         verb === "RETURN"
           ? { vendor: str(issuer["vendor"]) ?? peer?.vendor ?? "unknown", ...(typeof issuer["did"] === "string" ? { did: issuer["did"] } : {}), purpose: audience["purpose"], minTier: tier }
