@@ -200,7 +200,11 @@ export function httpsTransport(options: { readonly fetch?: typeof fetch; readonl
   };
 }
 
-/** Fetches a peer's capabilities and JWKS (cached per URL for `ttlMs`) and returns a {@link PeerRef}. */
+/**
+ * Fetches a peer's capabilities and JWKS before the first envelope (§11) and caches them per
+ * URL and binding for `ttlMs` (default 5 minutes); returns a {@link PeerRef} with the
+ * capabilities, which {@link OhpNode.propose} respects (max tier).
+ */
 export async function discoverPeer(
   url: string,
   binding: PeerRef["binding"],
@@ -208,6 +212,10 @@ export async function discoverPeer(
 ): Promise<PeerRef & { readonly capabilities: JsonObject }> {
   const f = options.fetch ?? fetch;
   const base = url.replace(/\/$/, "");
+  const cache = options.cache ?? DEFAULT_PEER_CACHE;
+  const ttl = options.ttlMs ?? 5 * 60_000;
+  const cached = cache.get(`${base} ${binding}`);
+  if (cached !== undefined && Date.now() - cached.at < ttl) return cached.peer as PeerRef & { readonly capabilities: JsonObject };
   const get = async (path: string): Promise<JsonValue> => {
     const res = await f(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new ControlError("ERR_OHP_CONTROL_PEER", `${base}${path} answered ${res.status}`);
@@ -222,5 +230,10 @@ export async function discoverPeer(
   const endpoint = typeof endpoints[binding] === "string" ? (endpoints[binding] as string) : base;
   const did = typeof capabilities["did"] === "string" ? capabilities["did"] : undefined;
   const vendor = typeof capabilities["vendor"] === "string" ? capabilities["vendor"] : undefined;
-  return { url: endpoint, binding, jwks, capabilities, ...(did ? { did } : {}), ...(vendor ? { vendor } : {}) };
+  const peer = { url: endpoint, binding, jwks, capabilities, ...(did ? { did } : {}), ...(vendor ? { vendor } : {}) };
+  cache.set(`${base} ${binding}`, { at: Date.now(), peer });
+  return peer;
 }
+
+/** The process-wide capabilities cache of {@link discoverPeer} (§11: fetch before the first envelope, then cache). */
+export const DEFAULT_PEER_CACHE = new Map<string, { at: number; peer: PeerRef }>();

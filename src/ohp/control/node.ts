@@ -50,6 +50,8 @@ export interface PeerRef {
   readonly jwks: Jwks<PublicJwk>;
   /** The peer's `issuer.did` / `audience.did`. */
   readonly did?: string;
+  /** The peer's `/.well-known/ohp-capabilities.json`, when discovered (its `maxTier` is respected). */
+  readonly capabilities?: JsonObject;
   readonly vendor?: string;
 }
 
@@ -504,6 +506,12 @@ export class OhpNode {
    */
   async propose(peer: PeerRef, input: EnvelopeInput, options: ProposeOptions = {}): Promise<ProposeResult> {
     const attempts: string[] = [];
+    const advertised = peer.capabilities?.["maxTier"];
+    if (isTier(advertised) && !tierAtLeast(advertised, input.tier)) {
+      throw new ControlError("ERR_OHP_CONTROL_PEER", `the receiver advertises maxTier ${advertised}; a ${input.tier} PROPOSE would be rejected (§11)`, {
+        detail: { maxTier: advertised, tier: input.tier },
+      });
+    }
     let current = this.#inputFor({ ...input, verb: "PROPOSE" }, peer);
     for (let round = 0; round < 3; round++) {
       const envelope = await this.#build(current, peer, options.seal);

@@ -194,6 +194,21 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
     expect(garbage.headers.get("ohp-verb")).toBe("REJECT");
   });
 
+  it("§11: the sender caches the receiver's capabilities and refuses a tier above its advertised maxTier", async () => {
+    const store = new MemoryHandoffStore();
+    const low = makeNode(B_ID, bKeys, store, [[A_ID.did, aKeys]], { policy: { maxTier: "signed" } });
+    const servers = await startOhpServers({ node: low, grpcPort: false });
+    try {
+      const p = await peer(servers, "ohp/https");
+      expect(p.capabilities?.["maxTier"]).toBe("signed");
+      expect(await peer(servers, "ohp/https")).toBe(p); // cached
+      await expect(a.propose(p, input("sealed"))).rejects.toMatchObject({ code: "ERR_OHP_CONTROL_PEER" });
+      expect(store.list()).toEqual([]);
+    } finally {
+      await servers.close();
+    }
+  });
+
   it("§11 well-known documents: capabilities (schema-valid) and JWKS", async () => {
     const caps = (await (await fetch(`${bServers.url}/.well-known/ohp-capabilities.json`)).json()) as Record<string, unknown>;
     const { validateDocument } = await import("../../../src/validate.js");
