@@ -87,10 +87,11 @@ export async function runOhpFlows(options: OhpFlowsOptions = {}): Promise<FlowRe
 
   const peer = async (target: RunningAgentwireNode, binding: OhpBindingName): Promise<PeerRef> => {
     const base = await discoverPeer(target.servers.url, "ohp/https");
-    const ref: PeerRef = { ...base, binding, url: binding === "ohp/grpc" ? (target.servers.grpcUrl ?? base.url) : base.url };
+    const endpoints = (base.capabilities["endpoints"] ?? {}) as Record<string, string>;
+    const ref: PeerRef = { ...base, binding, url: endpoints[binding] ?? base.url };
     return bindings.peerFor ? bindings.peerFor(binding, target, ref) : ref;
   };
-  const hasTransport = (binding: OhpBindingName): boolean => binding === "ohp/https" || binding === "ohp/grpc" || bindings.transports?.[binding] !== undefined;
+  const hasTransport = (binding: OhpBindingName): boolean => binding !== "ohp/sip-info" || bindings.transports?.[binding] !== undefined;
 
   const results: FlowResult[] = [];
   let call = 0;

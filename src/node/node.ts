@@ -18,6 +18,8 @@ import { parseJsonStrict } from "../json/parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { grpcTransport } from "../ohp/bindings/grpc.js";
 import { httpsTransport } from "../ohp/bindings/https.js";
+import { attachOhpWsServer, type OhpWsServer } from "../ohp/bindings/ws/server.js";
+import { wsTransport } from "../ohp/bindings/ws/transport.js";
 import type { OhpBindingName } from "../ohp/bindings/types.js";
 import { OhpNode, type HandoffDecision, type NodeIdentity, type NodeLogEvent, type OhpTransport } from "../ohp/control/node.js";
 import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
@@ -150,6 +152,10 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     region: config.identity?.region ?? "local",
     did: config.identity?.did ?? "did:web:localhost",
   };
+  let nodeRef: OhpNode | undefined;
+  const maxTier = config.policy?.maxTier ?? "regulated";
+  const ws = wsTransport({ handler: (e, m) => (nodeRef as OhpNode).handle(e, m), tenant: identity.vendor, maxTier });
+  let wsServer: OhpWsServer | undefined;
   const node = new OhpNode({
     identity,
     signingKeys: keys.filter((k) => k.use === "sig"),
@@ -160,7 +166,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       ? {}
       : { resolveIssuerKeys: async (did: string) => (/^did:web:localhost(%3A\d+)?(:|$)/.test(did) ? (await webKeys.keySet(did)).jwks : undefined) }),
     policy: { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...(config.policy ?? {}) },
-    transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), ...(options.transports ?? {}) },
+    transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), "ohp/ws": ws, ...(options.transports ?? {}) },
     decide: async (env) => {
       const purpose = isJsonObject(env["audience"]) ? String(env["audience"]["purpose"]) : "";
       if (reject.has(purpose)) return { verdict: "reject", reason: "unknown", note: `this node does not take ${purpose}` };
@@ -168,6 +174,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     },
     log,
   });
+  nodeRef = node;
   const servers = await startOhpServers({
     node,
     port: options.port ?? config.port ?? 0,
@@ -187,7 +194,12 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       }
       return false;
     },
-    attach: async (server, endpoints) => options.attach?.({ server, endpoints, node }),
+    attach: async (server, endpoints) => {
+      wsServer = attachOhpWsServer(server, { handler: node.handle, hello: { maxTier, bindings: ["ohp/ws"], tenant: identity.vendor } });
+      const address = server.address();
+      if (address !== null && typeof address === "object") endpoints["ohp/ws"] = `ws://${config.host ?? "127.0.0.1"}:${address.port}${wsServer.path}`;
+      await options.attach?.({ server, endpoints, node });
+    },
   });
   if (config.identity?.did === undefined) identity.did = `did:web:localhost%3A${new URL(servers.url).port}`;
   const sweeper = setInterval(() => {
@@ -208,6 +220,8 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       if (stopped) return;
       stopped = true;
       clearInterval(sweeper);
+      await ws.close();
+      await wsServer?.close({ timeoutMs: 1000 });
       await servers.close();
       store.close();
       log({ at: new Date().toISOString(), event: "stopped" });
