@@ -2,7 +2,6 @@ import { performance } from "node:perf_hooks";
 import { createWorld } from "../conformance/world.js";
 import type { JsonObject } from "../json/types.js";
 import { verifyEnvelope, verifyResultJson } from "../ohp/verify.js";
-import { demoBindings } from "../demo/bindings.js";
 import { runOhpFlows } from "../demo/ohp-flows.js";
 import { EXIT_FAIL, EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
@@ -72,7 +71,7 @@ Exit status: 0 when every step behaved as expected, 1 otherwise.`,
 };
 
 async function flowsDemo(io: CliIo): Promise<number> {
-  const results = await runOhpFlows({ trace: (l) => io.stdout(l + "\n"), bindings: demoBindings() });
+  const results = await runOhpFlows({ trace: (l) => io.stdout(l + "\n") });
   const failed = results.filter((r) => !r.ok);
   io.stdout(`${results.length - failed.length} of ${results.length} flow runs ok${failed.length ? `; failed: ${failed.map((f) => `${f.flow}/${f.tier}`).join(", ")}` : ""}\n`);
   return failed.length === 0 ? EXIT_OK : EXIT_FAIL;

@@ -91,21 +91,20 @@ export async function runOhpFlows(options: OhpFlowsOptions = {}): Promise<FlowRe
     const ref: PeerRef = { ...base, binding, url: endpoints[binding] ?? base.url };
     return bindings.peerFor ? bindings.peerFor(binding, target, ref) : ref;
   };
-  const hasTransport = (binding: OhpBindingName): boolean => binding !== "ohp/sip-info" || bindings.transports?.[binding] !== undefined;
 
   const results: FlowResult[] = [];
   let call = 0;
   try {
     for (const flow of flows) {
       for (const tier of tiers) {
-        const binding = hasTransport(FLOW_BINDING[flow]) ? FLOW_BINDING[flow] : "ohp/https";
+        const binding = FLOW_BINDING[flow];
         const verbs: string[] = [];
         const say = (from: string, to: string, verb: string, detail = ""): void => {
           verbs.push(verb);
           trace(`  ${from} → ${to}  ${verb}${detail ? `  ${detail}` : ""}`);
         };
         const callId = `callid_demo_${flow}_${tier}_${++call}`;
-        trace(`flow ${flow} at ${tier} over ${binding}${binding !== FLOW_BINDING[flow] ? ` (${FLOW_BINDING[flow]} not available)` : ""}`);
+        trace(`flow ${flow} at ${tier} over ${binding}`);
         try {
           let finalState = "";
           let ok = false;

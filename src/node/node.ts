@@ -20,6 +20,8 @@ import { grpcTransport } from "../ohp/bindings/grpc.js";
 import { httpsTransport } from "../ohp/bindings/https.js";
 import { attachOhpWsServer, type OhpWsServer } from "../ohp/bindings/ws/server.js";
 import { wsTransport } from "../ohp/bindings/ws/transport.js";
+import { SipInfoEndpoint } from "../ohp/bindings/sip-info/endpoint.js";
+import { sipInfoTransport } from "../ohp/bindings/sip-info/transport.js";
 import type { OhpBindingName } from "../ohp/bindings/types.js";
 import { OhpNode, type HandoffDecision, type NodeIdentity, type NodeLogEvent, type OhpTransport } from "../ohp/control/node.js";
 import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
@@ -36,6 +38,8 @@ export interface NodeConfig {
   readonly host?: string;
   readonly port?: number;
   readonly grpcPort?: number | false;
+  /** UDP port of the ohp/sip-info endpoint (default any free port). */
+  readonly sipPort?: number;
   readonly policy?: ReceiverPolicy;
   /** Issuers trusted as senders: `{did, jwks}` with an inline JWKS or a file path. */
   readonly trust?: readonly { readonly did: string; readonly jwks: JsonValue }[];
@@ -52,7 +56,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
   };
   if (!isJsonObject(value as JsonValue)) bad("must be a JSON object");
   const v = value as JsonObject;
-  const known = new Set(["identity", "host", "port", "grpcPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes"]);
+  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes"]);
   for (const k of Object.keys(v)) if (!known.has(k)) bad(`unknown member ${JSON.stringify(k)}`);
   const out: Record<string, unknown> = {};
   if (v["identity"] !== undefined) {
@@ -62,7 +66,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
     }
     out["identity"] = v["identity"];
   }
-  for (const k of ["port", "grpcPort"]) {
+  for (const k of ["port", "grpcPort", "sipPort"]) {
     const x = v[k];
     if (x === undefined) continue;
     if (k === "grpcPort" && x === false) out[k] = false;
@@ -156,6 +160,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   const maxTier = config.policy?.maxTier ?? "regulated";
   const ws = wsTransport({ handler: (e, m) => (nodeRef as OhpNode).handle(e, m), tenant: identity.vendor, maxTier });
   let wsServer: OhpWsServer | undefined;
+  let sip: SipInfoEndpoint | undefined;
   const node = new OhpNode({
     identity,
     signingKeys: keys.filter((k) => k.use === "sig"),
@@ -166,7 +171,10 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       ? {}
       : { resolveIssuerKeys: async (did: string) => (/^did:web:localhost(%3A\d+)?(:|$)/.test(did) ? (await webKeys.keySet(did)).jwks : undefined) }),
     policy: { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...(config.policy ?? {}) },
-    transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), "ohp/ws": ws, ...(options.transports ?? {}) },
+    transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), "ohp/ws": ws, "ohp/sip-info": sipInfoTransport(() => {
+      if (sip === undefined) throw new NodeConfigError("ERR_NODE_CONFIG", "ohp/sip-info is not running");
+      return sip;
+    }), ...(options.transports ?? {}) },
     decide: async (env) => {
       const purpose = isJsonObject(env["audience"]) ? String(env["audience"]["purpose"]) : "";
       if (reject.has(purpose)) return { verdict: "reject", reason: "unknown", note: `this node does not take ${purpose}` };
@@ -198,6 +206,8 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       wsServer = attachOhpWsServer(server, { handler: node.handle, hello: { maxTier, bindings: ["ohp/ws"], tenant: identity.vendor } });
       const address = server.address();
       if (address !== null && typeof address === "object") endpoints["ohp/ws"] = `ws://${config.host ?? "127.0.0.1"}:${address.port}${wsServer.path}`;
+      sip = await SipInfoEndpoint.listen({ handler: node.handle, host: config.host ?? "127.0.0.1", port: config.sipPort ?? 0 });
+      endpoints["ohp/sip-info"] = sip.uri;
       await options.attach?.({ server, endpoints, node });
     },
   });
@@ -222,6 +232,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       clearInterval(sweeper);
       await ws.close();
       await wsServer?.close({ timeoutMs: 1000 });
+      await sip?.close();
       await servers.close();
       store.close();
       log({ at: new Date().toISOString(), event: "stopped" });
