@@ -2,6 +2,7 @@
  * `validateDocument`: the one entry point that validates any wire document agentwire knows —
  * JSON Schema first, then the protocol rules a schema cannot express.
  */
+import { validateOfp } from "./ofp/validate.js";
 import { getAtPointer } from "./json/pointer.js";
 import { detectSchema, validateSchema, type SchemaName, type ValidationIssue } from "./schema/validate.js";
 import { tierRules_4_2 } from "./ohp/tier-rules.js";
@@ -35,6 +36,11 @@ export interface ValidateDocumentOptions {
 export function validateDocument(doc: unknown, options: ValidateDocumentOptions = {}): DocumentValidation {
   const schema = options.schema ?? detectSchema(doc);
   if (schema === undefined) return { schema, valid: false, errors: [{ pointer: "", message: "unknown document type", rule: "detect" }], warnings: [] };
+  if (schema.startsWith("ofp-") || schema.startsWith("ovon-")) {
+    // Open Floor / OVON: the schema plus the section rules the schemas cannot express.
+    const r = validateOfp(doc, { schema });
+    return { schema, valid: r.valid, errors: [...r.errors], warnings: [...r.warnings] };
+  }
   const errors: ValidationIssue[] = validateSchema(schema, doc);
   const warnings: ValidationIssue[] = [];
   let tier: Tier | undefined;
