@@ -47,6 +47,8 @@ export interface NodeConfig {
   readonly trustLocalhostDidWeb?: boolean;
   /** Reject PROPOSEs for these purposes (a stand-in for application logic). */
   readonly rejectPurposes?: readonly string[];
+  /** AI systems this node operates (`/.well-known/ohp-ai-systems.json` entries); not served when absent. */
+  readonly aiSystems?: readonly JsonObject[];
 }
 
 /** Parses a config document strictly (unknown members are errors). */
@@ -56,7 +58,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
   };
   if (!isJsonObject(value as JsonValue)) bad("must be a JSON object");
   const v = value as JsonObject;
-  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes"]);
+  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes", "aiSystems"]);
   for (const k of Object.keys(v)) if (!known.has(k)) bad(`unknown member ${JSON.stringify(k)}`);
   const out: Record<string, unknown> = {};
   if (v["identity"] !== undefined) {
@@ -80,6 +82,11 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
     const r = v["rejectPurposes"];
     if (!Array.isArray(r) || !r.every((x) => typeof x === "string")) bad("rejectPurposes must be an array of strings");
     out["rejectPurposes"] = r;
+  }
+  if (v["aiSystems"] !== undefined) {
+    const a = v["aiSystems"];
+    if (!Array.isArray(a) || a.length === 0 || !a.every((x) => isJsonObject(x))) bad("aiSystems must be a non-empty array of objects");
+    out["aiSystems"] = a;
   }
   if (v["trust"] !== undefined) {
     if (!Array.isArray(v["trust"])) bad("trust must be an array");
@@ -188,6 +195,9 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     port: options.port ?? config.port ?? 0,
     grpcPort: options.grpcPort ?? config.grpcPort ?? 0,
     host: config.host ?? "127.0.0.1",
+    ...(config.aiSystems
+      ? { aiSystems: () => ({ ohp: "0.1", issuer: { did: identity.did, vendor: identity.vendor }, publishedAt: new Date().toISOString(), systems: [...(config.aiSystems ?? [])] }) }
+      : {}),
     routes: async (req, res) => {
       if (req.method === "GET" && req.url === "/.well-known/did.json") {
         const doc = didDocument(identity.did, node.jwks());

@@ -588,6 +588,22 @@ export class OhpNode {
     return { handoffId: id, state, answer, verb, ...(reason ? { reason } : {}), attempts: [id] };
   }
 
+  /**
+   * Regulated only (§5.1, Art 73): report a serious incident to `peer` with an INCIDENT
+   * envelope (`control.reason` = the incident category); resolves with the verified answer.
+   */
+  async incident(peer: PeerRef, input: EnvelopeInput, category: string): Promise<{ verb: "ACCEPT" | "REJECT"; reason?: string; answer: JsonObject; id: string }> {
+    if (input.tier !== "regulated") throw new ControlError("ERR_OHP_CONTROL_TRANSITION", "INCIDENT is a Regulated verb (§5.1)");
+    const current = this.#inputFor({ ...input, verb: "INCIDENT", control: { ...(input.control ?? {}), reason: category } } as EnvelopeInput, peer);
+    const envelope = await this.#build(current, peer, undefined);
+    const id = envelope["id"] as string;
+    const answer = await this.#send(peer, envelope);
+    if (answer === undefined) throw new ControlError("ERR_OHP_CONTROL_NO_ANSWER", `no answer to ${id}`);
+    const verified = await this.#verifyAnswer(peer, answer, id);
+    this.#log({ event: "incident-sent", handoff: id, verb: verified.verb, reason: verified.reason ?? null });
+    return { ...verified, answer, id };
+  }
+
   /** The builder input for ASSUME / RETURN following `propose` (same call, same intent). */
   #followUp(propose: JsonObject, verb: "ASSUME" | "RETURN", ref: string, reason: string, slots: Record<string, JsonValue> = {}, peer?: PeerRef): EnvelopeInput {
     const p = structuredClone(propose);

@@ -209,6 +209,15 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
     }
   });
 
+  it("§5.1 INCIDENT (Regulated, Art 73) is verified, recorded and ACCEPTed; the sender refuses it below Regulated", async () => {
+    for (const binding of ["ohp/https", "ohp/grpc"] as const) {
+      const p = await peer(bServers, binding);
+      const r = await a.incident(p, input("regulated"), "art73.serious-incident");
+      expect(r.verb).toBe("ACCEPT");
+    }
+    await expect(a.incident(await peer(bServers, "ohp/https"), input("signed"), "x")).rejects.toMatchObject({ code: "ERR_OHP_CONTROL_TRANSITION" });
+  });
+
   it("§11 well-known documents: capabilities (schema-valid) and JWKS", async () => {
     const caps = (await (await fetch(`${bServers.url}/.well-known/ohp-capabilities.json`)).json()) as Record<string, unknown>;
     const { validateDocument } = await import("../../../src/validate.js");
