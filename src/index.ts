@@ -109,6 +109,22 @@ export { writeOhpPack, packVectorNames, type PackOptions } from "./conformance/p
 export { runOhpConformance, runVector, type ConformanceOptions, type ConformanceSummary, type VectorResult } from "./conformance/runner.js";
 export { WORLD_IDP, WORLD_POLICY, builderInputOf, createWorld, ulidFrom, type EnvelopeOptions, type World, type WorldKeys, type WorldOptions } from "./conformance/world.js";
 
+// OHP control plane (D08 state machine, durable store, node) and the four bindings
+export * from "./ohp/control/machine.js";
+export * from "./ohp/control/store.js";
+export * from "./ohp/control/node.js";
+export * from "./ohp/bindings/types.js";
+export * from "./ohp/bindings/https.js";
+export * from "./ohp/bindings/grpc.js";
+export * as ws from "./ohp/bindings/ws/index.js";
+export { wsTransport, type WsTransportOptions } from "./ohp/bindings/ws/transport.js";
+export * as sipInfo from "./ohp/bindings/sip-info/index.js";
+export { sipInfoTransport } from "./ohp/bindings/sip-info/transport.js";
+// The agentwire node (`agentwire serve`) and the flows demo
+export * from "./node/server.js";
+export * from "./node/node.js";
+export { runOhpFlows, type FlowResult, type OhpFlowsOptions } from "./demo/ohp-flows.js";
+
 // Trust services, one namespace each (did:web/did:key, DPoP, SD-JWT VC, OpenID Federation,
 // the RFC 9162 transparency log, receipt hash chains); their error classes at top level.
 export * as did from "./trust/did/index.js";
