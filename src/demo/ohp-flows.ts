@@ -124,7 +124,7 @@ export async function runOhpFlows(options: OhpFlowsOptions = {}): Promise<FlowRe
               const back = await peer(sender, binding);
               const ret = await target.node.returnHandoff(back, r.handoffId, { fraud_case_opened: true });
               say(target.identity.vendor, sender.identity.vendor, "RETURN", `receiver state ${ret.state}`);
-              finalState = sender.node.handoffs("sender").find((h) => h.id === r.handoffId)?.state ?? "?";
+              finalState = (await sender.node.handoffs("sender")).find((h) => h.id === r.handoffId)?.state ?? "?";
               ok = finalState === "RESUMED";
             }
           } else if (flow === "C") {

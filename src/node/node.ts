@@ -223,7 +223,10 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   });
   if (config.identity?.did === undefined) identity.did = `did:web:localhost%3A${new URL(servers.url).port}`;
   const sweeper = setInterval(() => {
-    for (const r of node.sweep()) log({ at: new Date().toISOString(), event: "timer", handoff: r.id, state: r.state });
+    void node.sweep().then(
+      (changed) => changed.forEach((r) => log({ at: new Date().toISOString(), event: "timer", handoff: r.id, state: r.state })),
+      (e: unknown) => log({ at: new Date().toISOString(), event: "timer-error", message: (e as Error).message }),
+    );
   }, 1000);
   sweeper.unref();
   log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir });

@@ -109,7 +109,7 @@ describe.skipIf(!built)("agentwire serve (child process)", () => {
       const assumed = await a.assume(p2, r.handoffId);
       expect(assumed.state).toBe("HANDED_OFF");
       // A duplicate PROPOSE after the restart is answered from the store: the same ACCEPT.
-      const propose = a.handoffs("sender").find((h) => h.id === r.handoffId)!.envelopes["PROPOSE"]!;
+      const propose = (await a.handoffs("sender")).find((h) => h.id === r.handoffId)!.envelopes["PROPOSE"]!;
       expect(await httpsTransport().send(p2, propose, {})).toEqual(r.answer);
     }
     b.child.kill("SIGTERM");

@@ -160,11 +160,11 @@ export class OhpNode {
     this.#o.log?.({ at: this.#now().toISOString(), ...event } as NodeLogEvent);
   }
 
-  #record(base: Omit<HandoffRecord, "history" | "updatedAt">, previous: HandoffRecord | undefined, event: string, envelopeId?: string, note?: string): HandoffRecord {
+  async #record(base: Omit<HandoffRecord, "history" | "updatedAt">, previous: HandoffRecord | undefined, event: string, envelopeId?: string, note?: string): Promise<HandoffRecord> {
     const at = this.#now().toISOString();
     const step: HandoffEvent = { at, event, state: base.state, ...(envelopeId ? { envelopeId } : {}), ...(note ? { note } : {}) };
     const record: HandoffRecord = { ...base, history: [...(previous?.history ?? []), step], updatedAt: at };
-    this.#o.store.put(record);
+    await this.#o.store.put(record);
     return record;
   }
 
@@ -188,7 +188,7 @@ export class OhpNode {
     const id = env === undefined ? undefined : str(env["id"]);
     const verb = env === undefined ? undefined : str(obj(env["control"])?.["verb"]);
     if (id !== undefined) {
-      const cached = this.#o.store.getAnswer(id);
+      const cached = await this.#o.store.getAnswer(id);
       if (cached !== undefined) {
         this.#log({ event: "duplicate", handoff: id, verb, binding: meta.binding });
         return cached;
@@ -294,11 +294,11 @@ export class OhpNode {
   async #onAssume(env: JsonObject, result: VerifyEnvelopeResult, meta: InboundMeta): Promise<JsonObject> {
     const id = str(env["id"]) as string;
     const ref = refOf(env);
-    const held = ref === undefined ? undefined : this.#o.store.get(ref, "receiver");
+    const held = ref === undefined ? undefined : await this.#o.store.get(ref, "receiver");
     if (held !== undefined && held.state === "ACCEPTED") {
       const now = this.#now().getTime();
       if (held.assumeDeadlineMs !== undefined && now > held.assumeDeadlineMs) {
-        this.#record({ ...held, state: nextReceiverState(held.state as ReceiverState, "assume-window-passed") }, held, "assume-window-passed");
+        await this.#record({ ...held, state: nextReceiverState(held.state as ReceiverState, "assume-window-passed") }, held, "assume-window-passed");
         return this.#finish(env, id, "REJECT", "stale", "no ASSUME within PT10S: the handoff was released (§8.4)", meta, result, { skipRecord: true });
       }
       const proposer = str(obj(held.envelopes["PROPOSE"]?.["issuer"])?.["vendor"]);
@@ -306,7 +306,7 @@ export class OhpNode {
         return this.#finish(env, id, "REJECT", "signature-invalid", "ASSUME from another issuer than the PROPOSE", meta, result, { skipRecord: true });
       }
       const next = nextReceiverState(held.state as ReceiverState, "assume-received");
-      this.#record({ ...held, state: next, envelopes: { ...held.envelopes, ASSUME: env } }, held, "assume-received", id);
+      await this.#record({ ...held, state: next, envelopes: { ...held.envelopes, ASSUME: env } }, held, "assume-received", id);
       this.#log({ event: "handed-off", handoff: held.id, binding: meta.binding });
       return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, result, { skipRecord: true });
     }
@@ -317,7 +317,7 @@ export class OhpNode {
     const decision = this.#o.decide ? await this.#o.decide(env, result) : ({ verdict: "accept" } as const);
     if (decision.verdict === "reject") return this.#finish(env, id, "REJECT", decision.reason, decision.note, meta, result);
     const answer = await this.#finish(env, id, "ACCEPT", undefined, "cross-channel resume", meta, result, { skipRecord: true });
-    this.#record(
+    await this.#record(
       { id, role: "receiver", state: "HANDED_OFF", tier: env["conformance"] as Tier, binding: meta.binding, ...this.#peerOf(env), envelopes: { ASSUME: env, ACCEPT: answer } },
       undefined,
       "resume-accepted",
@@ -330,11 +330,11 @@ export class OhpNode {
   async #onReturn(env: JsonObject, meta: InboundMeta): Promise<JsonObject> {
     const id = str(env["id"]) as string;
     const ref = refOf(env);
-    const mine = ref === undefined ? undefined : this.#o.store.get(ref, "sender");
+    const mine = ref === undefined ? undefined : await this.#o.store.get(ref, "sender");
     if (mine === undefined || mine.state !== "HANDED_OFF") {
       return this.#finish(env, id, "REJECT", "unknown", `RETURN references ${String(ref)}, which this node did not hand off`, meta, undefined, { skipRecord: true });
     }
-    this.#record({ ...mine, state: nextSenderState(mine.state as SenderState, "return-received"), envelopes: { ...mine.envelopes, RETURN: env } }, mine, "return-received", id);
+    await this.#record({ ...mine, state: nextSenderState(mine.state as SenderState, "return-received"), envelopes: { ...mine.envelopes, RETURN: env } }, mine, "return-received", id);
     this.#log({ event: "resumed", handoff: mine.id, binding: meta.binding });
     return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, undefined, { skipRecord: true });
   }
@@ -361,7 +361,7 @@ export class OhpNode {
     const received = str(obj(env["control"])?.["verb"]);
     if (id !== undefined && received === "PROPOSE" && options.skipRecord !== true && result?.outcome !== "reject") {
       const state: ReceiverState = verb === "ACCEPT" ? "ACCEPTED" : "REJECTED";
-      this.#record(
+      await this.#record(
         {
           id,
           role: "receiver",
@@ -384,7 +384,7 @@ export class OhpNode {
       const keep = Math.max(Number.isNaN(notAfter) ? 0 : notAfter + 5_000, this.#now().getTime() + 5 * 60_000);
       // Only authenticated envelopes' ids are cached: a forged copy must not poison the cache.
       if (result?.outcome === "accept" || (result !== undefined && result.firstFailingStep !== null && result.firstFailingStep > 2)) {
-        this.#o.store.putAnswer(id, answer, keep);
+        await this.#o.store.putAnswer(id, answer, keep);
       }
     }
     this.#log({ event: "answered", handoff: id, verb, reason: reason ?? null, binding: meta.binding });
@@ -518,20 +518,20 @@ export class OhpNode {
       const id = envelope["id"] as string;
       attempts.push(id);
       const base = { id, role: "sender" as const, tier: current.tier, binding: peer.binding, peer: peer.url, callId: current.session.callId, notAfterMs: Date.parse(envelope["notAfter"] as string) };
-      let record = this.#record({ ...base, state: nextSenderState("READY", "propose-sent"), envelopes: { PROPOSE: envelope } }, undefined, "propose-sent", id);
+      let record = await this.#record({ ...base, state: nextSenderState("READY", "propose-sent"), envelopes: { PROPOSE: envelope } }, undefined, "propose-sent", id);
       const answer = await this.#send(peer, envelope);
       if (answer === undefined) throw new ControlError("ERR_OHP_CONTROL_NO_ANSWER", `no answer to ${id}`);
       const { verb, reason } = await this.#verifyAnswer(peer, answer, id);
       const state = nextSenderState("PROPOSING", verb === "ACCEPT" ? "accept-received" : "reject-received");
-      record = this.#record({ ...record, state, envelopes: { ...record.envelopes, [verb]: answer }, ...(reason && verb === "REJECT" ? { rejectReason: reason } : {}) }, record, verb === "ACCEPT" ? "accept-received" : "reject-received", answer["id"] as string, reason);
+      record = await this.#record({ ...record, state, envelopes: { ...record.envelopes, [verb]: answer }, ...(reason && verb === "REJECT" ? { rejectReason: reason } : {}) }, record, verb === "ACCEPT" ? "accept-received" : "reject-received", answer["id"] as string, reason);
       if (verb === "ACCEPT") return { handoffId: id, state, answer, verb, attempts };
       const fb = options.fallback;
       if (fb !== undefined && reason !== undefined && fb.onReasons.includes(reason) && round < 2) {
-        this.#record({ ...record, state: nextSenderState("REJECTED", "fallback-reissue") }, record, "fallback-reissue", undefined, reason);
+        await this.#record({ ...record, state: nextSenderState("REJECTED", "fallback-reissue") }, record, "fallback-reissue", undefined, reason);
         current = this.#inputFor({ ...fb.edit(current, answer), verb: "PROPOSE" }, peer);
         continue;
       }
-      this.#record({ ...record, state: nextSenderState("REJECTED", "give-up") }, record, "give-up");
+      await this.#record({ ...record, state: nextSenderState("REJECTED", "give-up") }, record, "give-up");
       return { handoffId: id, state: "REJECTED", answer, verb, ...(reason ? { reason } : {}), attempts };
     }
     throw new ControlError("ERR_OHP_CONTROL_NO_ANSWER", "fallback re-issues exhausted");
@@ -539,7 +539,7 @@ export class OhpNode {
 
   /** Sender: after ACCEPT, commit with ASSUME (ACCEPTED → HANDED_OFF). */
   async assume(peer: PeerRef, handoffId: string): Promise<{ state: SenderState; answer?: JsonObject }> {
-    const record = this.#o.store.get(handoffId, "sender");
+    const record = await this.#o.store.get(handoffId, "sender");
     if (record === undefined) throw new ControlError("ERR_OHP_CONTROL_UNKNOWN_HANDOFF", `no handoff ${handoffId}`);
     const next = nextSenderState(record.state as SenderState, "assume-sent");
     const propose = record.envelopes["PROPOSE"] as JsonObject;
@@ -549,17 +549,17 @@ export class OhpNode {
     if (answer !== undefined) {
       const { verb, reason } = await this.#verifyAnswer(peer, answer, envelope["id"] as string);
       if (verb === "REJECT") {
-        const rejected = this.#record({ ...record, state: nextSenderState(record.state as SenderState, "reject-received"), ...(reason ? { rejectReason: reason } : {}) }, record, "reject-received", answer["id"] as string, reason);
+        const rejected = await this.#record({ ...record, state: nextSenderState(record.state as SenderState, "reject-received"), ...(reason ? { rejectReason: reason } : {}) }, record, "reject-received", answer["id"] as string, reason);
         return { state: rejected.state as SenderState, answer };
       }
     }
-    const updated = this.#record({ ...record, state: next, envelopes: { ...record.envelopes, ASSUME: envelope } }, record, "assume-sent", envelope["id"] as string);
+    const updated = await this.#record({ ...record, state: next, envelopes: { ...record.envelopes, ASSUME: envelope } }, record, "assume-sent", envelope["id"] as string);
     return { state: updated.state as SenderState, ...(answer ? { answer } : {}) };
   }
 
   /** Receiver that holds a handoff: give it back with RETURN (HANDED_OFF → RETURNED). */
   async returnHandoff(peer: PeerRef, handoffId: string, slots: Record<string, JsonValue> = {}): Promise<{ state: ReceiverState; answer?: JsonObject }> {
-    const record = this.#o.store.get(handoffId, "receiver");
+    const record = await this.#o.store.get(handoffId, "receiver");
     if (record === undefined) throw new ControlError("ERR_OHP_CONTROL_UNKNOWN_HANDOFF", `no held handoff ${handoffId}`);
     const next = nextReceiverState(record.state as ReceiverState, "return-sent");
     const propose = record.envelopes["PROPOSE"] as JsonObject;
@@ -567,7 +567,7 @@ export class OhpNode {
     const envelope = await this.#build(input, peer, undefined);
     const answer = await this.#send(peer, envelope);
     if (answer !== undefined) await this.#verifyAnswer(peer, answer, envelope["id"] as string);
-    const updated = this.#record({ ...record, state: next, envelopes: { ...record.envelopes, RETURN: envelope } }, record, "return-sent", envelope["id"] as string);
+    const updated = await this.#record({ ...record, state: next, envelopes: { ...record.envelopes, RETURN: envelope } }, record, "return-sent", envelope["id"] as string);
     return { state: updated.state as ReceiverState, ...(answer ? { answer } : {}) };
   }
 
@@ -584,7 +584,7 @@ export class OhpNode {
     if (answer === undefined) throw new ControlError("ERR_OHP_CONTROL_NO_ANSWER", `no answer to ${id}`);
     const { verb, reason } = await this.#verifyAnswer(peer, answer, id);
     const state: SenderState = verb === "ACCEPT" ? "HANDED_OFF" : "REJECTED";
-    this.#record({ id, role: "sender", state, tier: current.tier, binding: peer.binding, peer: peer.url, envelopes: { ASSUME: envelope, [verb]: answer } }, undefined, verb === "ACCEPT" ? "resume-accepted" : "resume-rejected", answer["id"] as string, reason);
+    await this.#record({ id, role: "sender", state, tier: current.tier, binding: peer.binding, peer: peer.url, envelopes: { ASSUME: envelope, [verb]: answer } }, undefined, verb === "ACCEPT" ? "resume-accepted" : "resume-rejected", answer["id"] as string, reason);
     return { handoffId: id, state, answer, verb, ...(reason ? { reason } : {}), attempts: [id] };
   }
 
@@ -643,22 +643,22 @@ export class OhpNode {
    * Fires the timers (§5.4): a PROPOSE unanswered past `notAfter` + 5 s becomes REJECTED
    * (`stale`); an ACCEPT without ASSUME within PT10S is RELEASED. Returns what changed.
    */
-  sweep(): HandoffRecord[] {
+  async sweep(): Promise<HandoffRecord[]> {
     const now = this.#now().getTime();
     const changed: HandoffRecord[] = [];
-    for (const r of this.#o.store.pending()) {
+    for (const r of await this.#o.store.pending()) {
       if (r.role === "sender" && r.notAfterMs !== undefined && now > r.notAfterMs + 5_000) {
-        changed.push(this.#record({ ...r, state: nextSenderState(r.state as SenderState, "not-after-passed"), rejectReason: "stale" }, r, "not-after-passed"));
+        changed.push(await this.#record({ ...r, state: nextSenderState(r.state as SenderState, "not-after-passed"), rejectReason: "stale" }, r, "not-after-passed"));
       } else if (r.role === "receiver" && r.assumeDeadlineMs !== undefined && now > r.assumeDeadlineMs) {
-        changed.push(this.#record({ ...r, state: nextReceiverState(r.state as ReceiverState, "assume-window-passed") }, r, "assume-window-passed"));
+        changed.push(await this.#record({ ...r, state: nextReceiverState(r.state as ReceiverState, "assume-window-passed") }, r, "assume-window-passed"));
       }
     }
     return changed;
   }
 
   /** The handoff records (for `agentwire serve` status and tests). */
-  handoffs(role?: "sender" | "receiver"): HandoffRecord[] {
-    return this.#o.store.list(role);
+  async handoffs(role?: "sender" | "receiver"): Promise<HandoffRecord[]> {
+    return await this.#o.store.list(role);
   }
 
   /** `/.well-known/ohp-capabilities.json` of this node. */

@@ -44,19 +44,25 @@ export interface HandoffRecord {
   readonly updatedAt: string;
 }
 
-/** The store interface (a PostgreSQL backend implements the same). */
+/** A value or a promise of it: the embedded stores answer synchronously, network stores do not. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The store interface (SQLite, memory, PostgreSQL). Every write must be durable when its
+ * promise resolves: the node acknowledges a handoff only after `put` / `putAnswer` resolved.
+ */
 export interface HandoffStore {
-  get(id: string, role: "sender" | "receiver"): HandoffRecord | undefined;
-  put(record: HandoffRecord): void;
+  get(id: string, role: "sender" | "receiver"): MaybePromise<HandoffRecord | undefined>;
+  put(record: HandoffRecord): MaybePromise<void>;
   /** Records whose timers may have fired (sender PROPOSING, receiver ACCEPTED). */
-  pending(): HandoffRecord[];
-  list(role?: "sender" | "receiver"): HandoffRecord[];
+  pending(): MaybePromise<HandoffRecord[]>;
+  list(role?: "sender" | "receiver"): MaybePromise<HandoffRecord[]>;
   /** The answer sent for an envelope id (idempotency: same id → same answer). */
-  getAnswer(envelopeId: string): JsonObject | undefined;
-  putAnswer(envelopeId: string, answer: JsonObject, expiresAtMs: number): void;
+  getAnswer(envelopeId: string): MaybePromise<JsonObject | undefined>;
+  putAnswer(envelopeId: string, answer: JsonObject, expiresAtMs: number): MaybePromise<void>;
   /** `(id, nonce)` replay protection shared by all bindings of the node. */
   readonly replay: ReplayStore;
-  close(): void;
+  close(): MaybePromise<void>;
 }
 
 /** In-memory {@link HandoffStore}. */

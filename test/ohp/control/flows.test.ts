@@ -112,7 +112,7 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
     const back = await peer(aServers, "ohp/https");
     const ret = await b.returnHandoff(back, r.handoffId, { fraud_case_opened: true });
     expect(ret.state).toBe("RETURNED");
-    expect(a.handoffs("sender").find((h) => h.id === r.handoffId)?.state).toBe("RESUMED");
+    expect((await a.handoffs("sender")).find((h) => h.id === r.handoffId)?.state).toBe("RESUMED");
   });
 
   it("Flow C: REJECT, then a fallback re-PROPOSE to another purpose is ACCEPTED", async () => {
@@ -147,7 +147,7 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
   it("§7.3 idempotency: the same envelope POSTed twice gets the same answer", async () => {
     const p = await peer(bServers, "ohp/https");
     const r = await a.propose(p, input("signed"));
-    const propose = a.handoffs("sender").find((h) => h.id === r.handoffId)!.envelopes["PROPOSE"]!;
+    const propose = (await a.handoffs("sender")).find((h) => h.id === r.handoffId)!.envelopes["PROPOSE"]!;
     const again = await httpsTransport().send(p, propose, {});
     expect(again).toEqual(r.answer);
   });
