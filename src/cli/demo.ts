@@ -3,6 +3,7 @@ import { createWorld } from "../conformance/world.js";
 import type { JsonObject } from "../json/types.js";
 import { verifyEnvelope, verifyResultJson } from "../ohp/verify.js";
 import { runOhpFlows } from "../demo/ohp-flows.js";
+import { ofpDemo } from "./ofp.js";
 import { EXIT_FAIL, EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
 function ms(t0: number): string {
@@ -11,9 +12,10 @@ function ms(t0: number): string {
 
 /** The single-envelope part of the demo (`agentwire demo envelope`). */
 const envelopeDemo = {
-  usage: `usage: agentwire demo [envelope|flows|all]
+  usage: `usage: agentwire demo [envelope|flows|ofp|all]
 
-all (default): both parts below.
+all (default): envelope and flows below. ofp: the Open Floor demo (a user proxy, a convener and
+travel and weather agents passing the floor over HTTPS; see agentwire ofp demo --help).
 
 envelope:
 
@@ -85,7 +87,8 @@ export const demoCommand: Command = {
     const part = args[0] ?? "all";
     if (part === "envelope") return envelopeDemo.run(args.slice(1), io);
     if (part === "flows") return flowsDemo(io);
-    if (part !== "all") throw new UsageError(`unknown demo ${JSON.stringify(part)} (envelope, flows, all)`);
+    if (part === "ofp") return ofpDemo.run(args.slice(1), io);
+    if (part !== "all") throw new UsageError(`unknown demo ${JSON.stringify(part)} (envelope, flows, ofp, all)`);
     io.stdout("== OHP envelope: build, seal, sign, receive through every step\n");
     const a = await envelopeDemo.run([], io);
     io.stdout("\n== OHP flows A-D between three local nodes\n");

@@ -5,6 +5,7 @@ import type { JsonValue } from "../json/types.js";
 import { isSchemaName, schemaNames } from "../schema/validate.js";
 import { translateEnvelope, type TranslateEnvelopeOptions } from "../ofp/translate/index.js";
 import { validateOfp } from "../ofp/validate.js";
+import { runOfpDemo } from "../ofp/demo.js";
 import { CliExit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, readInput, UsageError, type CliIo, type Command } from "./io.js";
 
 const USAGE = `usage: agentwire ofp SUBCOMMAND ...
@@ -23,6 +24,13 @@ const USAGE = `usage: agentwire ofp SUBCOMMAND ...
       schema of its (declared) version and the rules of the specification.
         --lenient  accept peers that omit identification.organization / synopsis (the
                    reference Python library does); they are reported as warnings
+
+  ofp demo [--json]
+      A multi-party Open Floor conversation over HTTP on loopback: a user proxy, a floor
+      manager with a convener, and two agents (travel, weather) passing the floor (invite,
+      acceptInvite, yieldFloor, requestFloor, grantFloor, revokeFloor, bye). Prints a readable
+      trace and the checks; exit 0 when every expected event happened (docs/ofp-runtime.md).
+        --json  print the result (checks, what the user heard, the floor's event log) as JSON
 
 FILE "-" reads standard input.
 Exit status: 0 success/valid, 1 invalid or not translatable, 2 usage or I/O error.`;
@@ -103,11 +111,39 @@ async function validate(args: string[], io: CliIo): Promise<number> {
   return result.valid ? EXIT_OK : EXIT_FAIL;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, (args: string[], io: CliIo) => Promise<number>>> = { translate, validate };
+async function demo(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length > 0) throw new UsageError("ofp demo takes no arguments");
+  const result = await runOfpDemo(values.json ? {} : { print: (line) => io.stdout(`${line}\n`) });
+  if (values.json) io.stdout(`${JSON.stringify(result)}\n`);
+  else io.stdout(result.ok ? "demo ok\n" : "demo FAILED\n");
+  return result.ok ? EXIT_OK : EXIT_FAIL;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, (args: string[], io: CliIo) => Promise<number>>> = { translate, validate, demo };
+
+/**
+ * The Open Floor demo as a command of its own (`agentwire ofp demo`; the CLI may also offer it
+ * as `agentwire demo ofp`).
+ */
+export const ofpDemo: Command = {
+  name: "demo",
+  summary: "Open Floor demo: user proxy, floor manager + convener, travel and weather agents passing the floor over HTTP on loopback",
+  usage: `usage: agentwire ofp demo [--json]
+
+A user proxy, a floor manager with a convener and two agents (travel, weather), each on its own
+HTTP server on 127.0.0.1, hold a multi-party Open Floor conversation: the user invites travel
+(approved by the convener), travel invites weather with the user's question as dialog history
+and yields the floor; asked to book, travel requests the floor, the convener grants it and
+revokes weather's; the user says bye and the floor closes the conversation.
+
+Exit status: 0 when every expected event happened, 1 otherwise.`,
+  run: demo,
+};
 
 export const ofpCommand: Command = {
   name: "ofp",
-  summary: "Open Floor / OVON envelopes: translate (OVON 0.9 <-> OFP 1.x), validate",
+  summary: "Open Floor / OVON envelopes: translate (OVON 0.9 <-> OFP 1.x), validate; demo (agents, floor manager, convener)",
   usage: USAGE,
   async run(args: string[], io: CliIo): Promise<number> {
     const [sub, ...rest] = args;

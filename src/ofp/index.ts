@@ -1,7 +1,8 @@
 /**
  * Open Floor Protocol (OFP 1.x) and its predecessor OVON 0.9.x: versions and schemas, the typed
- * model, validation, parsing, builders, addressing helpers and translation. Pure functions,
- * no I/O: agent runtimes, floor managers and transport bindings build on this.
+ * model, validation, parsing, builders, addressing helpers and translation (pure functions, no
+ * I/O); then the agent runtime, the floor manager and its stores, the HTTPS and gRPC bindings,
+ * the OHP bridge and the demo (docs/ofp-runtime.md, docs/ofp-ohp-bridge.md).
  */
 export { OfpError, type OfpErrorCode } from "./errors.js";
 export {
@@ -118,6 +119,104 @@ export {
   type Translation,
   type TranslationLoss,
 } from "./translate/index.js";
+
+export {
+  composeEnvelope,
+  defaultClock,
+  defaultIds,
+  defaultTimer,
+  eventTypes,
+  OfpRuntimeError,
+  withTimeout,
+  type Clock,
+  type ComposeInit,
+  type Composed,
+  type IdSource,
+  type OfpRuntimeErrorCode,
+  type Timer,
+} from "./runtime.js";
+export {
+  OFP_JSON_MEDIA_TYPE,
+  OFP_MAX_BODY_BYTES,
+  createOfpHttpListener,
+  httpStatusOf,
+  sendEnvelope,
+  serveOfp,
+  type OfpEnvelopeHandler,
+  type OfpHttpListenerOptions,
+  type OfpInboundMeta,
+  type RunningOfpServer,
+  type SendEnvelopeOptions,
+  type ServeOfpOptions,
+} from "./http.js";
+export {
+  AGENT_HISTORY_LIMIT,
+  DELEGATED_EVENT_TYPES,
+  defaultConvenerDecision,
+  defineAgent,
+  defineConvener,
+  type AgentContext,
+  type AgentConversationState,
+  type AgentDefinition,
+  type AgentManifestInit,
+  type AgentReply,
+  type ConvenerDecision,
+  type ConvenerPolicy,
+  type InviteDecision,
+  type OfpAgent,
+  type UtteranceInput,
+} from "./agent.js";
+export {
+  MemoryFloorStore,
+  SqliteFloorStore,
+  type ConversantRecord,
+  type ConversationRecord,
+  type Delivery,
+  type FloorLogEntry,
+  type FloorLogKind,
+  type FloorStore,
+  type FloorVersion,
+  type OutboxItem,
+} from "./floor-store.js";
+export {
+  FloorManager,
+  curateIdentification,
+  httpFloorTransport,
+  type FloorIdentity,
+  type FloorManagerOptions,
+  type FloorTransport,
+  type OpenConversationInit,
+} from "./floor.js";
+export {
+  OFP_GRPC_CONVERSE,
+  OFP_GRPC_SEND,
+  connectErrorOf,
+  floorClient,
+  floorGrpcRoutes,
+  serveFloorGrpc,
+  type FloorClient,
+  type FloorConversation,
+  type RunningFloorServers,
+  type ServeFloorGrpcOptions,
+} from "./grpc.js";
+export {
+  OFP_OHP_DEFAULT_CHANNEL,
+  OFP_OHP_DEFAULT_POLICY,
+  OFP_OHP_SLOT,
+  OFP_REASON_TO_OHP,
+  floorHandoffDecider,
+  floorToOhpInput,
+  handOffConversation,
+  ohpReasonOf,
+  ohpToFloorState,
+  type CarriedConversant,
+  type FloorHandoffOptions,
+  type FloorHandoffReceiverOptions,
+  type FloorHandoffResult,
+  type FloorHandoffState,
+  type OhpTurnRole,
+} from "./ohp-bridge.js";
+export { runOfpDemo, type OfpDemoOptions, type OfpDemoResult } from "./demo.js";
 
 // The schema-generated types (one per shipped schema, named after the schema file).
 export type { OfpEnvelope094 } from "../../gen/types/ofp/ofp-envelope-0.9.4.js";
