@@ -48,10 +48,37 @@ execFileSync(join(root, "node_modules/.bin/buf"), ["generate", "--output", outRo
   env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}` },
 });
 
+/**
+ * ajv standalone code calls `require("ajv/dist/runtime/<helper>").default` for runtime helpers
+ * (ucs2length for minLength/maxLength, equal for object enums) even with ESM output, which fails
+ * in an ES module: turn each into an import (CJS default interop either way).
+ */
+function esmRuntimeHelpers(source) {
+  const helpers = new Map();
+  const code = source.replace(/require\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)\.default/g, (_, mod) => {
+    const name = `ajvRuntime_${mod.split("/").pop()}`;
+    helpers.set(name, mod);
+    return name;
+  });
+  const imports = [...helpers]
+    .map(([name, mod]) => `import ${name}Module from "${mod}.js";\nconst ${name} = typeof ${name}Module === "function" ? ${name}Module : ${name}Module.default;\n`)
+    .join("");
+  return { code, imports };
+}
+
 // (2)-(4) JSON Schema outputs.
 const files = schemaFiles(root);
 const ajv = ajvForCodegen();
 for (const f of files) ajv.addSchema(f.schema);
+
+// Cross-schema $refs name another schema's $id (OAP: oap-manifest → oap-action): resolve them
+// from schemas/ instead of fetching the URL.
+const schemaTextById = new Map(files.map((f) => [f.schema.$id, readFileSync(f.path, "utf8")]));
+const localSchemaResolver = {
+  order: 1,
+  canRead: (file) => schemaTextById.has(file.url),
+  read: (file) => schemaTextById.get(file.url),
+};
 
 const registry = [];
 for (const f of files) {
@@ -67,14 +94,15 @@ for (const f of files) {
     format: true,
     style: { printWidth: 100, singleQuote: false },
     cwd: join(root, "schemas", f.group),
+    $refOptions: { resolve: { agentwireSchemas: localSchemaResolver } },
   });
   write(join(gen, "types", f.group, `${f.name}.ts`), ts);
 
   const validate = ajv.getSchema(f.schema.$id);
-  const code = standaloneCode(ajv, validate);
+  const { code, imports } = esmRuntimeHelpers(standaloneCode(ajv, validate));
   write(
     join(gen, "validators", f.group, `${f.name}.ts`),
-    `${BANNER}// Compiled ajv (JSON Schema 2020-12) validator for ${f.schema.$id}.\n// @ts-nocheck\n/* eslint-disable */\n${FORMATS_IMPORT}\n${code}\n`,
+    `${BANNER}// Compiled ajv (JSON Schema 2020-12) validator for ${f.schema.$id}.\n// @ts-nocheck\n/* eslint-disable */\n${FORMATS_IMPORT}\n${imports}${code}\n`,
   );
   registry.push({ ...f, typeName });
 }

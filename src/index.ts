@@ -144,6 +144,9 @@ export { HashChainError } from "./trust/chain/index.js";
 export * as ofp from "./ofp/index.js";
 export { OfpError } from "./ofp/errors.js";
 
+// Open Agent Protocol 1.0 draft: documents, signatures, replay/idempotency, actions, auth, receipts
+export * as oap from "./oap/index.js";
+
 // CLI (embeddable)
 export type { CliIo, Command } from "./cli/io.js";
 export { COMMANDS, runCli } from "./cli/main.js";

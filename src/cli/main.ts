@@ -9,6 +9,7 @@ import { demoCommand } from "./demo.js";
 import { didCommand } from "./did.js";
 import { federationCommand, sdjwtCommand } from "./federation.js";
 import { keygenCommand } from "./keygen.js";
+import { oapCommand } from "./oap.js";
 import { ofpCommand } from "./ofp.js";
 import { ohpCommand } from "./ohp.js";
 import { serveCommand } from "./serve.js";
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   keygenCommand,
   ohpCommand,
   ofpCommand,
+  oapCommand,
   didCommand,
   sdjwtCommand,
   federationCommand,

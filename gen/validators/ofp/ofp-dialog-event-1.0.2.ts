@@ -4,17 +4,17 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate22;
-export default validate22;
-const schema37 = {"$id":"https://schemas.agentwire.dev/ofp/dialog-event/1.0.2/dialog-event-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'language event’ that is to say any information associated with a phrase, utterance or part of an utterance.","type":"object","required":["id","speakerUri","span","features"],"properties":{"id":{"type":"string"},"previousId":{"type":"string"},"speakerUri":{"type":"string"},"span":{"$ref":"#/$defs/span"},"features":{"type":"object","patternProperties":{".*":{"$ref":"#/$defs/features"}}}},"$defs":{"features":{"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}},"token":{"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}},"url":{"type":"string","description":"Any valid URL"},"jsonpath":{"type":"string","description":"an expression in JSON Path syntax"},"span":{"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}},"isoTime":{"description":"A string in ISO 8601 absolute format."},"isoDuration":{"description":"A string in ISO 8601 duration format."}}};
-const schema38 = {"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}};
-const schema39 = {"description":"A string in ISO 8601 absolute format."};
-const schema41 = {"description":"A string in ISO 8601 duration format."};
+export const validate = validate77;
+export default validate77;
+const schema107 = {"$id":"https://schemas.agentwire.dev/ofp/dialog-event/1.0.2/dialog-event-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'language event’ that is to say any information associated with a phrase, utterance or part of an utterance.","type":"object","required":["id","speakerUri","span","features"],"properties":{"id":{"type":"string"},"previousId":{"type":"string"},"speakerUri":{"type":"string"},"span":{"$ref":"#/$defs/span"},"features":{"type":"object","patternProperties":{".*":{"$ref":"#/$defs/features"}}}},"$defs":{"features":{"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}},"token":{"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}},"url":{"type":"string","description":"Any valid URL"},"jsonpath":{"type":"string","description":"an expression in JSON Path syntax"},"span":{"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}},"isoTime":{"description":"A string in ISO 8601 absolute format."},"isoDuration":{"description":"A string in ISO 8601 duration format."}}};
+const schema108 = {"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}};
+const schema109 = {"description":"A string in ISO 8601 absolute format."};
+const schema111 = {"description":"A string in ISO 8601 duration format."};
 
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate23.evaluated;
+const evaluated0 = validate78.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -74,20 +74,20 @@ vErrors = null;
 }
 }
 }
-validate23.errors = vErrors;
+validate78.errors = vErrors;
 return errors === 0;
 }
-validate23.evaluated = {"props":{"startTime":true,"endTime":true,"startOffset":true,"endOffset":true},"dynamicProps":false,"dynamicItems":false};
+validate78.evaluated = {"props":{"startTime":true,"endTime":true,"startOffset":true,"endOffset":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema43 = {"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}};
-const schema44 = {"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}};
-const schema45 = {"type":"string","description":"Any valid URL"};
-const schema46 = {"type":"string","description":"an expression in JSON Path syntax"};
+const schema113 = {"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}};
+const schema114 = {"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}};
+const schema115 = {"type":"string","description":"Any valid URL"};
+const schema116 = {"type":"string","description":"an expression in JSON Path syntax"};
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate26.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -151,7 +151,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.value !== undefined){
 let data0 = data.value;
 if((((!data0 || typeof data0 != "object") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "string")) && (typeof data0 !== "boolean")){
-const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: schema44.properties.value.type},message:"must be number,string,object,array,boolean"};
+const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: schema114.properties.value.type},message:"must be number,string,object,array,boolean"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -187,8 +187,8 @@ errors++;
 }
 }
 if(data.span !== undefined){
-if(!(validate23(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+if(!(validate78(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
 errors = vErrors.length;
 }
 }
@@ -231,16 +231,16 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate26.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate26.evaluated = {"props":{"value":true,"valueUrl":true,"confidence":true,"span":true,"links":true},"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":{"value":true,"valueUrl":true,"confidence":true,"span":true,"links":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate25.evaluated;
+const evaluated0 = validate80.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -321,8 +321,8 @@ let data4 = data.tokens;
 if(Array.isArray(data4)){
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate26(data4[i0], {instancePath:instancePath+"/tokens/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+if(!(validate81(data4[i0], {instancePath:instancePath+"/tokens/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
 errors = vErrors.length;
 }
 }
@@ -349,18 +349,18 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate25.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":{"encoding":true,"mimeType":true,"lang":true,"tokenSchema":true,"tokens":true},"dynamicProps":false,"dynamicItems":false};
+validate80.evaluated = {"props":{"encoding":true,"mimeType":true,"lang":true,"tokenSchema":true,"tokens":true},"dynamicProps":false,"dynamicItems":false};
 
-const pattern4 = new RegExp(".*", "u");
+const pattern239 = new RegExp(".*", "u");
 
-function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ofp/dialog-event/1.0.2/dialog-event-schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate22.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -445,8 +445,8 @@ errors++;
 }
 }
 if(data.span !== undefined){
-if(!(validate23(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+if(!(validate78(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
 errors = vErrors.length;
 }
 }
@@ -455,9 +455,9 @@ let data4 = data.features;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 var props0 = {};
 for(const key0 in data4){
-if(pattern4.test(key0)){
-if(!(validate25(data4[key0], {instancePath:instancePath+"/features/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data4,parentDataProperty:key0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(pattern239.test(key0)){
+if(!(validate80(data4[key0], {instancePath:instancePath+"/features/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data4,parentDataProperty:key0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
 errors = vErrors.length;
 }
 props0[key0] = true;
@@ -486,8 +486,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate22.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate22.evaluated = {"props":{"id":true,"previousId":true,"speakerUri":true,"span":true,"features":true},"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":{"id":true,"previousId":true,"speakerUri":true,"span":true,"features":true},"dynamicProps":false,"dynamicItems":false};
 

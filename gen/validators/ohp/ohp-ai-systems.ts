@@ -4,21 +4,21 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate34;
-export default validate34;
-const schema85 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json","title":"OHP AI System Registry","description":"Schema for /.well-known/ohp-ai-systems.json. Published by issuers operating at the Regulated tier; lists the versioned AI systems the issuer may attest to in aiSystem blocks. Receivers can verify aiSystem.id and aiSystem.modelCardSha256 against this registry.","type":"object","required":["ohp","issuer","systems"],"properties":{"ohp":{"type":"string","const":"0.1"},"issuer":{"type":"object","required":["did"],"properties":{"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$"},"vendor":{"type":"string"}}},"publishedAt":{"type":"string","format":"date-time"},"systems":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/aiSystemEntry"}},"signature":{"type":"string","description":"Detached JWS over canonical CBOR of this manifest, signed with one of the issuer's published OHP sign keys."}},"$defs":{"aiSystemEntry":{"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}}}};
-const schema86 = {"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}};
-const pattern5 = new RegExp("^did:[a-z0-9]+:.+$", "u");
-const pattern6 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
-const formats0 = fullFormats["date-time"];
-const formats2 = fullFormats.uri;
-const formats4 = fullFormats.date;
+export const validate = validate89;
+export default validate89;
+const schema155 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json","title":"OHP AI System Registry","description":"Schema for /.well-known/ohp-ai-systems.json. Published by issuers operating at the Regulated tier; lists the versioned AI systems the issuer may attest to in aiSystem blocks. Receivers can verify aiSystem.id and aiSystem.modelCardSha256 against this registry.","type":"object","required":["ohp","issuer","systems"],"properties":{"ohp":{"type":"string","const":"0.1"},"issuer":{"type":"object","required":["did"],"properties":{"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$"},"vendor":{"type":"string"}}},"publishedAt":{"type":"string","format":"date-time"},"systems":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/aiSystemEntry"}},"signature":{"type":"string","description":"Detached JWS over canonical CBOR of this manifest, signed with one of the issuer's published OHP sign keys."}},"$defs":{"aiSystemEntry":{"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}}}};
+const schema156 = {"type":"object","required":["id","version","modelCardSha256","riskClass","ceConformity"],"properties":{"id":{"type":"string","description":"URN of the AI system, version-distinct."},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"},"introducedAt":{"type":"string","format":"date"},"retiredAt":{"type":"string","format":"date"}}};
+const pattern21 = new RegExp("^did:[a-z0-9]+:.+$", "u");
+const pattern31 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
+const formats10 = fullFormats["date-time"];
+const formats0 = fullFormats.uri;
+const formats40 = fullFormats.date;
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ohp/v0.1/ohp-ai-systems.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate34.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -95,7 +95,7 @@ errors++;
 if(data1.did !== undefined){
 let data2 = data1.did;
 if(typeof data2 === "string"){
-if(!pattern5.test(data2)){
+if(!pattern21.test(data2)){
 const err6 = {instancePath:instancePath+"/issuer/did",schemaPath:"#/properties/issuer/properties/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err6];
@@ -144,7 +144,7 @@ errors++;
 if(data.publishedAt !== undefined){
 let data4 = data.publishedAt;
 if(typeof data4 === "string"){
-if(!(formats0.validate(data4))){
+if(!(formats10.validate(data4))){
 const err10 = {instancePath:instancePath+"/publishedAt",schemaPath:"#/properties/publishedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -260,7 +260,7 @@ errors++;
 if(data6.modelCardSha256 !== undefined){
 let data9 = data6.modelCardSha256;
 if(typeof data9 === "string"){
-if(!pattern6.test(data9)){
+if(!pattern31.test(data9)){
 const err20 = {instancePath:instancePath+"/systems/" + i0+"/modelCardSha256",schemaPath:"#/$defs/aiSystemEntry/properties/modelCardSha256/pattern",keyword:"pattern",params:{pattern: "^sha256:[0-9a-f]{64}$"},message:"must match pattern \""+"^sha256:[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -295,7 +295,7 @@ vErrors.push(err22);
 errors++;
 }
 if(!((((data10 === "prohibited") || (data10 === "high")) || (data10 === "limited")) || (data10 === "minimal"))){
-const err23 = {instancePath:instancePath+"/systems/" + i0+"/riskClass",schemaPath:"#/$defs/aiSystemEntry/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema86.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
+const err23 = {instancePath:instancePath+"/systems/" + i0+"/riskClass",schemaPath:"#/$defs/aiSystemEntry/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema156.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -353,7 +353,7 @@ vErrors.push(err27);
 errors++;
 }
 if(!((data13 === "self") || (data13 === "notified-body"))){
-const err28 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema86.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
+const err28 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema156.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -366,7 +366,7 @@ errors++;
 if(data12.notifiedBodyId !== undefined){
 let data14 = data12.notifiedBodyId;
 if((typeof data14 !== "string") && (data14 !== null)){
-const err29 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema86.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
+const err29 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema156.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -379,7 +379,7 @@ errors++;
 if(data12.declarationUrl !== undefined){
 let data15 = data12.declarationUrl;
 if(typeof data15 === "string"){
-if(!(formats2(data15))){
+if(!(formats0(data15))){
 const err30 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/declarationUrl",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/declarationUrl/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err30];
@@ -404,7 +404,7 @@ errors++;
 if(data12.validUntil !== undefined){
 let data16 = data12.validUntil;
 if(typeof data16 === "string"){
-if(!(formats4.validate(data16))){
+if(!(formats40.validate(data16))){
 const err32 = {instancePath:instancePath+"/systems/" + i0+"/ceConformity/validUntil",schemaPath:"#/$defs/aiSystemEntry/properties/ceConformity/properties/validUntil/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err32];
@@ -514,7 +514,7 @@ errors++;
 if(data18.policyUrl !== undefined){
 let data22 = data18.policyUrl;
 if(typeof data22 === "string"){
-if(!(formats2(data22))){
+if(!(formats0(data22))){
 const err41 = {instancePath:instancePath+"/systems/" + i0+"/gpaiChain/" + i1+"/policyUrl",schemaPath:"#/$defs/aiSystemEntry/properties/gpaiChain/items/properties/policyUrl/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err41];
@@ -563,7 +563,7 @@ errors++;
 if(data6.postMarketEndpoint !== undefined){
 let data23 = data6.postMarketEndpoint;
 if(typeof data23 === "string"){
-if(!(formats2(data23))){
+if(!(formats0(data23))){
 const err45 = {instancePath:instancePath+"/systems/" + i0+"/postMarketEndpoint",schemaPath:"#/$defs/aiSystemEntry/properties/postMarketEndpoint/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err45];
@@ -588,7 +588,7 @@ errors++;
 if(data6.introducedAt !== undefined){
 let data24 = data6.introducedAt;
 if(typeof data24 === "string"){
-if(!(formats4.validate(data24))){
+if(!(formats40.validate(data24))){
 const err47 = {instancePath:instancePath+"/systems/" + i0+"/introducedAt",schemaPath:"#/$defs/aiSystemEntry/properties/introducedAt/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err47];
@@ -613,7 +613,7 @@ errors++;
 if(data6.retiredAt !== undefined){
 let data25 = data6.retiredAt;
 if(typeof data25 === "string"){
-if(!(formats4.validate(data25))){
+if(!(formats40.validate(data25))){
 const err49 = {instancePath:instancePath+"/systems/" + i0+"/retiredAt",schemaPath:"#/$defs/aiSystemEntry/properties/retiredAt/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err49];
@@ -682,8 +682,8 @@ vErrors.push(err54);
 }
 errors++;
 }
-validate34.errors = vErrors;
+validate89.errors = vErrors;
 return errors === 0;
 }
-validate34.evaluated = {"props":{"ohp":true,"issuer":true,"publishedAt":true,"systems":true,"signature":true},"dynamicProps":false,"dynamicItems":false};
+validate89.evaluated = {"props":{"ohp":true,"issuer":true,"publishedAt":true,"systems":true,"signature":true},"dynamicProps":false,"dynamicItems":false};
 

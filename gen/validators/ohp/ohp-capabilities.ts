@@ -4,19 +4,19 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate35;
-export default validate35;
-const schema87 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-capabilities.schema.json","title":"OHP Capabilities Manifest","description":"Schema for /.well-known/ohp-capabilities.json, published by every OHP receiver.","type":"object","required":["ohp","maxTier","bindings","verbs","purposes","jurisdictions"],"properties":{"ohp":{"type":"string","const":"0.1","description":"OHP wire-format version supported."},"maxTier":{"type":"string","enum":["core","signed","sealed","regulated"],"description":"Highest conformance tier this receiver supports."},"bindings":{"type":"array","minItems":1,"items":{"type":"string","enum":["ohp/sip-info","ohp/ws","ohp/https","ohp/grpc"]},"description":"Transport bindings this receiver supports."},"verbs":{"type":"array","minItems":1,"items":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"description":"Control verbs this receiver accepts."},"purposes":{"type":"array","items":{"type":"string"},"description":"Audience purposes this receiver accepts."},"jurisdictions":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"},"description":"ISO 3166-1 alpha-2 (or supranational like EEA) jurisdictions this receiver may process data in."},"annexIIIAllowed":{"type":"array","items":{"type":"string"},"description":"EU AI Act Annex III clauses this receiver accepts (Regulated tier)."},"gpaiPolicy":{"type":"string","format":"uri","description":"URL of this receiver's GPAI policy (Regulated tier)."},"endpoints":{"type":"object","description":"Per-binding endpoint URLs.","properties":{"ohp/https":{"type":"string","format":"uri"},"ohp/ws":{"type":"string","format":"uri"},"ohp/grpc":{"type":"string","format":"uri"}}},"rateLimits":{"type":"object","description":"Advertised per-issuer-kid rate limits.","properties":{"envelopesPerSecond":{"type":"integer","minimum":1},"envelopesPerMinute":{"type":"integer","minimum":1}}},"contact":{"type":"string","format":"email","description":"Operational contact for OHP issues at this receiver."},"publishedAt":{"type":"string","format":"date-time","description":"When this manifest was last published."}}};
-const pattern7 = new RegExp("^[A-Z]{2,4}$", "u");
-const formats2 = fullFormats.uri;
-const formats22 = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
-const formats0 = fullFormats["date-time"];
+export const validate = validate90;
+export default validate90;
+const schema157 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-capabilities.schema.json","title":"OHP Capabilities Manifest","description":"Schema for /.well-known/ohp-capabilities.json, published by every OHP receiver.","type":"object","required":["ohp","maxTier","bindings","verbs","purposes","jurisdictions"],"properties":{"ohp":{"type":"string","const":"0.1","description":"OHP wire-format version supported."},"maxTier":{"type":"string","enum":["core","signed","sealed","regulated"],"description":"Highest conformance tier this receiver supports."},"bindings":{"type":"array","minItems":1,"items":{"type":"string","enum":["ohp/sip-info","ohp/ws","ohp/https","ohp/grpc"]},"description":"Transport bindings this receiver supports."},"verbs":{"type":"array","minItems":1,"items":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"description":"Control verbs this receiver accepts."},"purposes":{"type":"array","items":{"type":"string"},"description":"Audience purposes this receiver accepts."},"jurisdictions":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"},"description":"ISO 3166-1 alpha-2 (or supranational like EEA) jurisdictions this receiver may process data in."},"annexIIIAllowed":{"type":"array","items":{"type":"string"},"description":"EU AI Act Annex III clauses this receiver accepts (Regulated tier)."},"gpaiPolicy":{"type":"string","format":"uri","description":"URL of this receiver's GPAI policy (Regulated tier)."},"endpoints":{"type":"object","description":"Per-binding endpoint URLs.","properties":{"ohp/https":{"type":"string","format":"uri"},"ohp/ws":{"type":"string","format":"uri"},"ohp/grpc":{"type":"string","format":"uri"}}},"rateLimits":{"type":"object","description":"Advertised per-issuer-kid rate limits.","properties":{"envelopesPerSecond":{"type":"integer","minimum":1},"envelopesPerMinute":{"type":"integer","minimum":1}}},"contact":{"type":"string","format":"email","description":"Operational contact for OHP issues at this receiver."},"publishedAt":{"type":"string","format":"date-time","description":"When this manifest was last published."}}};
+const pattern242 = new RegExp("^[A-Z]{2,4}$", "u");
+const formats0 = fullFormats.uri;
+const formats198 = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+const formats10 = fullFormats["date-time"];
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ohp/v0.1/ohp-capabilities.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate35.evaluated;
+const evaluated0 = validate90.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -120,7 +120,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!((((data1 === "core") || (data1 === "signed")) || (data1 === "sealed")) || (data1 === "regulated"))){
-const err9 = {instancePath:instancePath+"/maxTier",schemaPath:"#/properties/maxTier/enum",keyword:"enum",params:{allowedValues: schema87.properties.maxTier.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/maxTier",schemaPath:"#/properties/maxTier/enum",keyword:"enum",params:{allowedValues: schema157.properties.maxTier.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -157,7 +157,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!((((data3 === "ohp/sip-info") || (data3 === "ohp/ws")) || (data3 === "ohp/https")) || (data3 === "ohp/grpc"))){
-const err12 = {instancePath:instancePath+"/bindings/" + i0,schemaPath:"#/properties/bindings/items/enum",keyword:"enum",params:{allowedValues: schema87.properties.bindings.items.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/bindings/" + i0,schemaPath:"#/properties/bindings/items/enum",keyword:"enum",params:{allowedValues: schema157.properties.bindings.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -206,7 +206,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!((((((data5 === "PROPOSE") || (data5 === "ACCEPT")) || (data5 === "REJECT")) || (data5 === "ASSUME")) || (data5 === "RETURN")) || (data5 === "INCIDENT"))){
-const err16 = {instancePath:instancePath+"/verbs/" + i1,schemaPath:"#/properties/verbs/items/enum",keyword:"enum",params:{allowedValues: schema87.properties.verbs.items.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/verbs/" + i1,schemaPath:"#/properties/verbs/items/enum",keyword:"enum",params:{allowedValues: schema157.properties.verbs.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -263,7 +263,7 @@ const len3 = data8.length;
 for(let i3=0; i3<len3; i3++){
 let data9 = data8[i3];
 if(typeof data9 === "string"){
-if(!pattern7.test(data9)){
+if(!pattern242.test(data9)){
 const err20 = {instancePath:instancePath+"/jurisdictions/" + i3,schemaPath:"#/properties/jurisdictions/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z]{2,4}$"},message:"must match pattern \""+"^[A-Z]{2,4}$"+"\""};
 if(vErrors === null){
 vErrors = [err20];
@@ -328,7 +328,7 @@ errors++;
 if(data.gpaiPolicy !== undefined){
 let data12 = data.gpaiPolicy;
 if(typeof data12 === "string"){
-if(!(formats2(data12))){
+if(!(formats0(data12))){
 const err25 = {instancePath:instancePath+"/gpaiPolicy",schemaPath:"#/properties/gpaiPolicy/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err25];
@@ -356,7 +356,7 @@ if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 if(data13["ohp/https"] !== undefined){
 let data14 = data13["ohp/https"];
 if(typeof data14 === "string"){
-if(!(formats2(data14))){
+if(!(formats0(data14))){
 const err27 = {instancePath:instancePath+"/endpoints/ohp~1https",schemaPath:"#/properties/endpoints/properties/ohp~1https/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err27];
@@ -381,7 +381,7 @@ errors++;
 if(data13["ohp/ws"] !== undefined){
 let data15 = data13["ohp/ws"];
 if(typeof data15 === "string"){
-if(!(formats2(data15))){
+if(!(formats0(data15))){
 const err29 = {instancePath:instancePath+"/endpoints/ohp~1ws",schemaPath:"#/properties/endpoints/properties/ohp~1ws/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err29];
@@ -406,7 +406,7 @@ errors++;
 if(data13["ohp/grpc"] !== undefined){
 let data16 = data13["ohp/grpc"];
 if(typeof data16 === "string"){
-if(!(formats2(data16))){
+if(!(formats0(data16))){
 const err31 = {instancePath:instancePath+"/endpoints/ohp~1grpc",schemaPath:"#/properties/endpoints/properties/ohp~1grpc/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err31];
@@ -508,7 +508,7 @@ errors++;
 if(data.contact !== undefined){
 let data20 = data.contact;
 if(typeof data20 === "string"){
-if(!(formats22.test(data20))){
+if(!(formats198.test(data20))){
 const err39 = {instancePath:instancePath+"/contact",schemaPath:"#/properties/contact/format",keyword:"format",params:{format: "email"},message:"must match format \""+"email"+"\""};
 if(vErrors === null){
 vErrors = [err39];
@@ -533,7 +533,7 @@ errors++;
 if(data.publishedAt !== undefined){
 let data21 = data.publishedAt;
 if(typeof data21 === "string"){
-if(!(formats0.validate(data21))){
+if(!(formats10.validate(data21))){
 const err41 = {instancePath:instancePath+"/publishedAt",schemaPath:"#/properties/publishedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err41];
@@ -566,8 +566,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate90.errors = vErrors;
 return errors === 0;
 }
-validate35.evaluated = {"props":{"ohp":true,"maxTier":true,"bindings":true,"verbs":true,"purposes":true,"jurisdictions":true,"annexIIIAllowed":true,"gpaiPolicy":true,"endpoints":true,"rateLimits":true,"contact":true,"publishedAt":true},"dynamicProps":false,"dynamicItems":false};
+validate90.evaluated = {"props":{"ohp":true,"maxTier":true,"bindings":true,"verbs":true,"purposes":true,"jurisdictions":true,"annexIIIAllowed":true,"gpaiPolicy":true,"endpoints":true,"rateLimits":true,"contact":true,"publishedAt":true},"dynamicProps":false,"dynamicItems":false};
 

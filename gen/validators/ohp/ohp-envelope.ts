@@ -4,36 +4,36 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate36;
-export default validate36;
-const schema88 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-envelope.schema.json","title":"OHP Conversation State Envelope","description":"Schema for the Open Handoff Protocol Conversation State Envelope (CSE), v0.1.","type":"object","required":["ohp","conformance","id","issuedAt","notAfter","issuer","audience","session","intent","control"],"properties":{"ohp":{"type":"string","const":"0.1","description":"Wire-format version."},"conformance":{"type":"string","enum":["core","signed","sealed","regulated"],"description":"Declared conformance tier."},"id":{"type":"string","pattern":"^cse_[0-9A-HJKMNP-TV-Z]{26}$","description":"ULID-keyed envelope identifier (idempotency key)."},"issuedAt":{"$ref":"#/$defs/rfc3339"},"notBefore":{"$ref":"#/$defs/rfc3339"},"notAfter":{"$ref":"#/$defs/rfc3339"},"issuer":{"$ref":"#/$defs/issuer"},"audience":{"$ref":"#/$defs/audience"},"aiSystem":{"$ref":"#/$defs/aiSystem"},"governance":{"$ref":"#/$defs/governance"},"oversight":{"$ref":"#/$defs/oversight"},"session":{"$ref":"#/$defs/session"},"caller":{"$ref":"#/$defs/caller"},"intent":{"$ref":"#/$defs/intent"},"sealed":{"$ref":"#/$defs/sealed"},"transcript":{"$ref":"#/$defs/transcript"},"memory":{"$ref":"#/$defs/memory"},"decisions":{"type":"array","items":{"$ref":"#/$defs/decision"}},"policy":{"$ref":"#/$defs/policy"},"control":{"$ref":"#/$defs/control"},"transparency":{"$ref":"#/$defs/transparency"},"signatures":{"type":"array","items":{"$ref":"#/$defs/signature"}}},"allOf":[{"if":{"properties":{"conformance":{"const":"signed"}}},"then":{"required":["signatures"]}},{"if":{"properties":{"conformance":{"const":"sealed"}}},"then":{"required":["signatures","caller"],"properties":{"caller":{"required":["assurance","identity"]},"audience":{"required":["recipientKeys"]},"session":{"required":["media"]}}}},{"if":{"properties":{"conformance":{"const":"regulated"}}},"then":{"required":["signatures","caller","aiSystem","governance","decisions","transparency"]}}],"$defs":{"rfc3339":{"type":"string","format":"date-time","description":"RFC 3339 date-time."},"tier":{"type":"string","enum":["core","signed","sealed","regulated"]},"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$","description":"Decentralised Identifier (e.g. did:web:agents.example.com)."},"aiRole":{"type":"string","enum":["provider","deployer","importer","distributor"]},"issuer":{"type":"object","required":["vendor","agentId","region"],"properties":{"vendor":{"type":"string","pattern":"^[a-z0-9-]{1,64}$","description":"Short vendor identifier."},"agentId":{"type":"string"},"region":{"type":"string"},"did":{"$ref":"#/$defs/did"},"federation":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"attestation":{"type":"object","properties":{"type":{"type":"string"},"evidence":{"type":"string"}},"required":["type","evidence"]}}},"audience":{"type":"object","required":["vendor","purpose","minTier"],"properties":{"vendor":{"type":"string"},"did":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"purpose":{"type":"string"},"minTier":{"$ref":"#/$defs/tier"},"recipientKeys":{"type":"array","items":{"type":"object","required":["kid","alg"],"properties":{"kid":{"type":"string"},"alg":{"type":"string"}}}}}},"aiSystem":{"type":"object","required":["id","version","modelCardSha256","riskClass"],"properties":{"id":{"type":"string"},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"}},"allOf":[{"if":{"properties":{"riskClass":{"const":"high"}}},"then":{"required":["annexIIIClause","ceConformity"]}}]},"governance":{"type":"object","properties":{"aiia":{"type":"object","required":["id","lastReviewedAt","uri"],"properties":{"id":{"type":"string"},"lastReviewedAt":{"type":"string","format":"date"},"residualRisk":{"type":"string","enum":["low","medium","high"]},"uri":{"type":"string"}}},"fria":{"type":"object","required":["id","completedAt","uri"],"properties":{"id":{"type":"string"},"completedAt":{"type":"string","format":"date"},"uri":{"type":"string"}}},"prohibited":{"type":"object","required":["subliminalManipulation","socialScoring","rtBiometricIdPublic","emotionRecognitionWorkplace","sensitiveBiometricCategorisation","attestationJws"],"properties":{"subliminalManipulation":{"type":"boolean"},"socialScoring":{"type":"boolean"},"rtBiometricIdPublic":{"type":"boolean"},"emotionRecognitionWorkplace":{"type":"boolean"},"sensitiveBiometricCategorisation":{"type":"boolean"},"attestationJws":{"type":"string"}}},"art50Disclosure":{"type":"object","required":["disclosed","at","modality","language","transcript","ack","proofJws"],"properties":{"disclosed":{"type":"boolean"},"at":{"$ref":"#/$defs/rfc3339"},"modality":{"type":"string","enum":["voice-prompt","tts-preamble","dtmf"]},"language":{"type":"string"},"transcript":{"type":"string"},"ack":{"type":"string","enum":["explicit-yes","implicit-continuation"]},"proofJws":{"type":"string"}}},"art86Explanation":{"type":"object","required":["available","endpoint"],"properties":{"available":{"type":"boolean"},"endpoint":{"type":"string","format":"uri"}}}}},"oversight":{"type":"object","required":["mode"],"properties":{"mode":{"type":"string","enum":["human-in-the-loop","human-on-the-loop","human-in-command"]},"supervisor":{"type":"object","properties":{"presence":{"type":"string","enum":["live","available","none"]},"identity":{"type":"string"},"channelRef":{"type":"string"}}},"escalation":{"type":"object","properties":{"triggers":{"type":"array","items":{"type":"string"}},"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"target":{"type":"string"}}},"lastReviewAt":{"$ref":"#/$defs/rfc3339"}}},"session":{"type":"object","required":["callId","channel","locale"],"properties":{"callId":{"type":"string"},"channel":{"type":"string","enum":["voice/pstn","voice/webrtc","voice/sip","chat/web","chat/sms","video/webrtc"]},"locale":{"type":"string"},"startedAt":{"$ref":"#/$defs/rfc3339"},"media":{"type":"object","properties":{"rtpFingerprint":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"sdpHints":{"type":"object","properties":{"codecs":{"type":"array","items":{"type":"string"}}}}}}}},"caller":{"type":"object","properties":{"assurance":{"type":"object","required":["method","ial","aal","fal","idp","proofJws"],"properties":{"method":{"type":"string"},"ial":{"type":"string","enum":["IAL1","IAL2","IAL3"]},"aal":{"type":"string","enum":["AAL1","AAL2","AAL3"]},"fal":{"type":"string","enum":["FAL1","FAL2","FAL3"]},"lastStepUpAt":{"$ref":"#/$defs/rfc3339"},"idp":{"$ref":"#/$defs/did"},"proofJws":{"type":"string"}}},"identity":{"type":"object","properties":{"sdJwtVc":{"type":"string"},"disclosures":{"type":"array","items":{"type":"string"}},"claimsRevealed":{"type":"array","items":{"type":"string"}}}},"consent":{"type":"array","items":{"$ref":"#/$defs/consentReceipt"}}}},"consentReceipt":{"type":"object","required":["receiptId","purpose","scope","lawfulBasis","jurisdiction"],"properties":{"receiptId":{"type":"string"},"purpose":{"type":"string"},"scope":{"type":"array","items":{"type":"string"}},"lawfulBasis":{"type":"string"},"specialCategoryBasis":{"type":["string","null"]},"jurisdiction":{"type":"string","pattern":"^[A-Z]{2}$"},"transferMechanism":{"type":"string","enum":["scc","dpf","adequacy","uk-adequacy","none"]}}},"intent":{"type":"object","required":["current","stack","slots"],"properties":{"current":{"type":"object","required":["name","confidence"],"properties":{"name":{"type":"string"},"confidence":{"type":"number","minimum":0,"maximum":1}}},"stack":{"type":"array","items":{"type":"object","required":["name","status"],"properties":{"name":{"type":"string"},"status":{"type":"string","enum":["satisfied","pending","failed"]}}}},"slots":{"type":"object","additionalProperties":true}}},"sealed":{"type":"object","required":["alg","recipients","ciphertext","fields"],"properties":{"alg":{"type":"string","const":"HPKE/X25519-SHA256-CHACHA20POLY1305"},"recipients":{"type":"array","minItems":1,"items":{"type":"object","required":["kid","enc"],"properties":{"kid":{"type":"string"},"enc":{"type":"string"}}}},"ciphertext":{"type":"string"},"fields":{"type":"array","items":{"type":"string"}}}},"transcript":{"type":"object","required":["summary"],"properties":{"format":{"type":"string","const":"ohp.turns/v1"},"redaction":{"type":"object","required":["policy","version"],"properties":{"policy":{"type":"string"},"version":{"type":"string"}}},"turns":{"type":"array","items":{"type":"object","required":["t","role","text"],"properties":{"t":{"type":"string"},"role":{"type":"string","enum":["caller","agent","system"]},"text":{"type":"string"}}}},"summary":{"type":"string"}}},"memory":{"type":"object","properties":{"modelAllowlist":{"type":"array","items":{"type":"string"}},"embeddings":{"type":"array","items":{"type":"object","required":["model","vectorRef"],"properties":{"model":{"type":"string"},"vectorRef":{"type":"string"}}}},"facts":{"type":"array","items":{"type":"string"}}}},"decision":{"type":"object","required":["id","at","type","input","output"],"properties":{"id":{"type":"string","pattern":"^dec_[0-9A-HJKMNP-TV-Z]{26}$"},"at":{"$ref":"#/$defs/rfc3339"},"type":{"type":"string","enum":["intent.classification","slot.assignment","routing.decision","payment.authorisation","assurance.step-up","tool.call","policy.refusal","escalation"]},"input":{"type":"object","additionalProperties":true},"output":{"type":"object","additionalProperties":true},"model":{"type":"string"},"rationaleRef":{"type":"string"},"humanReviewed":{"type":"boolean"},"reviewer":{"type":"string"}},"allOf":[{"if":{"properties":{"humanReviewed":{"const":true}}},"then":{"required":["reviewer"]}}]},"policy":{"type":"object","properties":{"retention":{"type":"object","properties":{"transcript":{"type":"string"},"audio":{"type":"string"},"embeddings":{"type":"string"}}},"redaction":{"type":"object","properties":{"pii":{"type":"string","enum":["mask","drop","none"]},"pci":{"type":"string","enum":["mask","drop","none"]},"phi":{"type":"string","enum":["mask","drop","none"]}}},"guardrails":{"type":"array","items":{"type":"string"}},"dataResidency":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"}}}},"control":{"type":"object","required":["verb","nonce"],"properties":{"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"reason":{"type":"string"},"fallback":{"type":"object","properties":{"verb":{"type":"string"},"after":{"type":"string"},"acceptableReasons":{"type":"array","items":{"type":"string"}}}},"refs":{"type":"object","properties":{"proposedId":{"type":"string"}}},"nonce":{"type":"string","pattern":"^[0-9a-f]{16,}$"}}},"transparency":{"type":"object","required":["logId","leafHash"],"properties":{"logId":{"type":"string"},"leafHash":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"}}},"signature":{"type":"object","required":["kid","alg","jws"],"properties":{"kid":{"type":"string"},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65"]},"jws":{"type":"string"}}}}};
-const schema89 = {"type":"string","format":"date-time","description":"RFC 3339 date-time."};
-const schema100 = {"type":"object","required":["id","version","modelCardSha256","riskClass"],"properties":{"id":{"type":"string"},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"}},"allOf":[{"if":{"properties":{"riskClass":{"const":"high"}}},"then":{"required":["annexIIIClause","ceConformity"]}}]};
-const schema111 = {"type":"object","required":["current","stack","slots"],"properties":{"current":{"type":"object","required":["name","confidence"],"properties":{"name":{"type":"string"},"confidence":{"type":"number","minimum":0,"maximum":1}}},"stack":{"type":"array","items":{"type":"object","required":["name","status"],"properties":{"name":{"type":"string"},"status":{"type":"string","enum":["satisfied","pending","failed"]}}}},"slots":{"type":"object","additionalProperties":true}}};
-const schema112 = {"type":"object","required":["alg","recipients","ciphertext","fields"],"properties":{"alg":{"type":"string","const":"HPKE/X25519-SHA256-CHACHA20POLY1305"},"recipients":{"type":"array","minItems":1,"items":{"type":"object","required":["kid","enc"],"properties":{"kid":{"type":"string"},"enc":{"type":"string"}}}},"ciphertext":{"type":"string"},"fields":{"type":"array","items":{"type":"string"}}}};
-const schema113 = {"type":"object","required":["summary"],"properties":{"format":{"type":"string","const":"ohp.turns/v1"},"redaction":{"type":"object","required":["policy","version"],"properties":{"policy":{"type":"string"},"version":{"type":"string"}}},"turns":{"type":"array","items":{"type":"object","required":["t","role","text"],"properties":{"t":{"type":"string"},"role":{"type":"string","enum":["caller","agent","system"]},"text":{"type":"string"}}}},"summary":{"type":"string"}}};
-const schema114 = {"type":"object","properties":{"modelAllowlist":{"type":"array","items":{"type":"string"}},"embeddings":{"type":"array","items":{"type":"object","required":["model","vectorRef"],"properties":{"model":{"type":"string"},"vectorRef":{"type":"string"}}}},"facts":{"type":"array","items":{"type":"string"}}}};
-const schema117 = {"type":"object","properties":{"retention":{"type":"object","properties":{"transcript":{"type":"string"},"audio":{"type":"string"},"embeddings":{"type":"string"}}},"redaction":{"type":"object","properties":{"pii":{"type":"string","enum":["mask","drop","none"]},"pci":{"type":"string","enum":["mask","drop","none"]},"phi":{"type":"string","enum":["mask","drop","none"]}}},"guardrails":{"type":"array","items":{"type":"string"}},"dataResidency":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"}}}};
-const schema118 = {"type":"object","required":["verb","nonce"],"properties":{"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"reason":{"type":"string"},"fallback":{"type":"object","properties":{"verb":{"type":"string"},"after":{"type":"string"},"acceptableReasons":{"type":"array","items":{"type":"string"}}}},"refs":{"type":"object","properties":{"proposedId":{"type":"string"}}},"nonce":{"type":"string","pattern":"^[0-9a-f]{16,}$"}}};
-const schema119 = {"type":"object","required":["logId","leafHash"],"properties":{"logId":{"type":"string"},"leafHash":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"}}};
-const schema120 = {"type":"object","required":["kid","alg","jws"],"properties":{"kid":{"type":"string"},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65"]},"jws":{"type":"string"}}};
-const pattern8 = new RegExp("^cse_[0-9A-HJKMNP-TV-Z]{26}$", "u");
-const pattern6 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
-const pattern7 = new RegExp("^[A-Z]{2,4}$", "u");
-const pattern19 = new RegExp("^[0-9a-f]{16,}$", "u");
-const formats0 = fullFormats["date-time"];
-const formats2 = fullFormats.uri;
-const formats4 = fullFormats.date;
-const schema92 = {"type":"object","required":["vendor","agentId","region"],"properties":{"vendor":{"type":"string","pattern":"^[a-z0-9-]{1,64}$","description":"Short vendor identifier."},"agentId":{"type":"string"},"region":{"type":"string"},"did":{"$ref":"#/$defs/did"},"federation":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"attestation":{"type":"object","properties":{"type":{"type":"string"},"evidence":{"type":"string"}},"required":["type","evidence"]}}};
-const schema93 = {"type":"string","pattern":"^did:[a-z0-9]+:.+$","description":"Decentralised Identifier (e.g. did:web:agents.example.com)."};
-const schema95 = {"type":"string","enum":["provider","deployer","importer","distributor"]};
-const pattern9 = new RegExp("^[a-z0-9-]{1,64}$", "u");
-const pattern5 = new RegExp("^did:[a-z0-9]+:.+$", "u");
+export const validate = validate91;
+export default validate91;
+const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-envelope.schema.json","title":"OHP Conversation State Envelope","description":"Schema for the Open Handoff Protocol Conversation State Envelope (CSE), v0.1.","type":"object","required":["ohp","conformance","id","issuedAt","notAfter","issuer","audience","session","intent","control"],"properties":{"ohp":{"type":"string","const":"0.1","description":"Wire-format version."},"conformance":{"type":"string","enum":["core","signed","sealed","regulated"],"description":"Declared conformance tier."},"id":{"type":"string","pattern":"^cse_[0-9A-HJKMNP-TV-Z]{26}$","description":"ULID-keyed envelope identifier (idempotency key)."},"issuedAt":{"$ref":"#/$defs/rfc3339"},"notBefore":{"$ref":"#/$defs/rfc3339"},"notAfter":{"$ref":"#/$defs/rfc3339"},"issuer":{"$ref":"#/$defs/issuer"},"audience":{"$ref":"#/$defs/audience"},"aiSystem":{"$ref":"#/$defs/aiSystem"},"governance":{"$ref":"#/$defs/governance"},"oversight":{"$ref":"#/$defs/oversight"},"session":{"$ref":"#/$defs/session"},"caller":{"$ref":"#/$defs/caller"},"intent":{"$ref":"#/$defs/intent"},"sealed":{"$ref":"#/$defs/sealed"},"transcript":{"$ref":"#/$defs/transcript"},"memory":{"$ref":"#/$defs/memory"},"decisions":{"type":"array","items":{"$ref":"#/$defs/decision"}},"policy":{"$ref":"#/$defs/policy"},"control":{"$ref":"#/$defs/control"},"transparency":{"$ref":"#/$defs/transparency"},"signatures":{"type":"array","items":{"$ref":"#/$defs/signature"}}},"allOf":[{"if":{"properties":{"conformance":{"const":"signed"}}},"then":{"required":["signatures"]}},{"if":{"properties":{"conformance":{"const":"sealed"}}},"then":{"required":["signatures","caller"],"properties":{"caller":{"required":["assurance","identity"]},"audience":{"required":["recipientKeys"]},"session":{"required":["media"]}}}},{"if":{"properties":{"conformance":{"const":"regulated"}}},"then":{"required":["signatures","caller","aiSystem","governance","decisions","transparency"]}}],"$defs":{"rfc3339":{"type":"string","format":"date-time","description":"RFC 3339 date-time."},"tier":{"type":"string","enum":["core","signed","sealed","regulated"]},"did":{"type":"string","pattern":"^did:[a-z0-9]+:.+$","description":"Decentralised Identifier (e.g. did:web:agents.example.com)."},"aiRole":{"type":"string","enum":["provider","deployer","importer","distributor"]},"issuer":{"type":"object","required":["vendor","agentId","region"],"properties":{"vendor":{"type":"string","pattern":"^[a-z0-9-]{1,64}$","description":"Short vendor identifier."},"agentId":{"type":"string"},"region":{"type":"string"},"did":{"$ref":"#/$defs/did"},"federation":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"attestation":{"type":"object","properties":{"type":{"type":"string"},"evidence":{"type":"string"}},"required":["type","evidence"]}}},"audience":{"type":"object","required":["vendor","purpose","minTier"],"properties":{"vendor":{"type":"string"},"did":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"purpose":{"type":"string"},"minTier":{"$ref":"#/$defs/tier"},"recipientKeys":{"type":"array","items":{"type":"object","required":["kid","alg"],"properties":{"kid":{"type":"string"},"alg":{"type":"string"}}}}}},"aiSystem":{"type":"object","required":["id","version","modelCardSha256","riskClass"],"properties":{"id":{"type":"string"},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"}},"allOf":[{"if":{"properties":{"riskClass":{"const":"high"}}},"then":{"required":["annexIIIClause","ceConformity"]}}]},"governance":{"type":"object","properties":{"aiia":{"type":"object","required":["id","lastReviewedAt","uri"],"properties":{"id":{"type":"string"},"lastReviewedAt":{"type":"string","format":"date"},"residualRisk":{"type":"string","enum":["low","medium","high"]},"uri":{"type":"string"}}},"fria":{"type":"object","required":["id","completedAt","uri"],"properties":{"id":{"type":"string"},"completedAt":{"type":"string","format":"date"},"uri":{"type":"string"}}},"prohibited":{"type":"object","required":["subliminalManipulation","socialScoring","rtBiometricIdPublic","emotionRecognitionWorkplace","sensitiveBiometricCategorisation","attestationJws"],"properties":{"subliminalManipulation":{"type":"boolean"},"socialScoring":{"type":"boolean"},"rtBiometricIdPublic":{"type":"boolean"},"emotionRecognitionWorkplace":{"type":"boolean"},"sensitiveBiometricCategorisation":{"type":"boolean"},"attestationJws":{"type":"string"}}},"art50Disclosure":{"type":"object","required":["disclosed","at","modality","language","transcript","ack","proofJws"],"properties":{"disclosed":{"type":"boolean"},"at":{"$ref":"#/$defs/rfc3339"},"modality":{"type":"string","enum":["voice-prompt","tts-preamble","dtmf"]},"language":{"type":"string"},"transcript":{"type":"string"},"ack":{"type":"string","enum":["explicit-yes","implicit-continuation"]},"proofJws":{"type":"string"}}},"art86Explanation":{"type":"object","required":["available","endpoint"],"properties":{"available":{"type":"boolean"},"endpoint":{"type":"string","format":"uri"}}}}},"oversight":{"type":"object","required":["mode"],"properties":{"mode":{"type":"string","enum":["human-in-the-loop","human-on-the-loop","human-in-command"]},"supervisor":{"type":"object","properties":{"presence":{"type":"string","enum":["live","available","none"]},"identity":{"type":"string"},"channelRef":{"type":"string"}}},"escalation":{"type":"object","properties":{"triggers":{"type":"array","items":{"type":"string"}},"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"target":{"type":"string"}}},"lastReviewAt":{"$ref":"#/$defs/rfc3339"}}},"session":{"type":"object","required":["callId","channel","locale"],"properties":{"callId":{"type":"string"},"channel":{"type":"string","enum":["voice/pstn","voice/webrtc","voice/sip","chat/web","chat/sms","video/webrtc"]},"locale":{"type":"string"},"startedAt":{"$ref":"#/$defs/rfc3339"},"media":{"type":"object","properties":{"rtpFingerprint":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"sdpHints":{"type":"object","properties":{"codecs":{"type":"array","items":{"type":"string"}}}}}}}},"caller":{"type":"object","properties":{"assurance":{"type":"object","required":["method","ial","aal","fal","idp","proofJws"],"properties":{"method":{"type":"string"},"ial":{"type":"string","enum":["IAL1","IAL2","IAL3"]},"aal":{"type":"string","enum":["AAL1","AAL2","AAL3"]},"fal":{"type":"string","enum":["FAL1","FAL2","FAL3"]},"lastStepUpAt":{"$ref":"#/$defs/rfc3339"},"idp":{"$ref":"#/$defs/did"},"proofJws":{"type":"string"}}},"identity":{"type":"object","properties":{"sdJwtVc":{"type":"string"},"disclosures":{"type":"array","items":{"type":"string"}},"claimsRevealed":{"type":"array","items":{"type":"string"}}}},"consent":{"type":"array","items":{"$ref":"#/$defs/consentReceipt"}}}},"consentReceipt":{"type":"object","required":["receiptId","purpose","scope","lawfulBasis","jurisdiction"],"properties":{"receiptId":{"type":"string"},"purpose":{"type":"string"},"scope":{"type":"array","items":{"type":"string"}},"lawfulBasis":{"type":"string"},"specialCategoryBasis":{"type":["string","null"]},"jurisdiction":{"type":"string","pattern":"^[A-Z]{2}$"},"transferMechanism":{"type":"string","enum":["scc","dpf","adequacy","uk-adequacy","none"]}}},"intent":{"type":"object","required":["current","stack","slots"],"properties":{"current":{"type":"object","required":["name","confidence"],"properties":{"name":{"type":"string"},"confidence":{"type":"number","minimum":0,"maximum":1}}},"stack":{"type":"array","items":{"type":"object","required":["name","status"],"properties":{"name":{"type":"string"},"status":{"type":"string","enum":["satisfied","pending","failed"]}}}},"slots":{"type":"object","additionalProperties":true}}},"sealed":{"type":"object","required":["alg","recipients","ciphertext","fields"],"properties":{"alg":{"type":"string","const":"HPKE/X25519-SHA256-CHACHA20POLY1305"},"recipients":{"type":"array","minItems":1,"items":{"type":"object","required":["kid","enc"],"properties":{"kid":{"type":"string"},"enc":{"type":"string"}}}},"ciphertext":{"type":"string"},"fields":{"type":"array","items":{"type":"string"}}}},"transcript":{"type":"object","required":["summary"],"properties":{"format":{"type":"string","const":"ohp.turns/v1"},"redaction":{"type":"object","required":["policy","version"],"properties":{"policy":{"type":"string"},"version":{"type":"string"}}},"turns":{"type":"array","items":{"type":"object","required":["t","role","text"],"properties":{"t":{"type":"string"},"role":{"type":"string","enum":["caller","agent","system"]},"text":{"type":"string"}}}},"summary":{"type":"string"}}},"memory":{"type":"object","properties":{"modelAllowlist":{"type":"array","items":{"type":"string"}},"embeddings":{"type":"array","items":{"type":"object","required":["model","vectorRef"],"properties":{"model":{"type":"string"},"vectorRef":{"type":"string"}}}},"facts":{"type":"array","items":{"type":"string"}}}},"decision":{"type":"object","required":["id","at","type","input","output"],"properties":{"id":{"type":"string","pattern":"^dec_[0-9A-HJKMNP-TV-Z]{26}$"},"at":{"$ref":"#/$defs/rfc3339"},"type":{"type":"string","enum":["intent.classification","slot.assignment","routing.decision","payment.authorisation","assurance.step-up","tool.call","policy.refusal","escalation"]},"input":{"type":"object","additionalProperties":true},"output":{"type":"object","additionalProperties":true},"model":{"type":"string"},"rationaleRef":{"type":"string"},"humanReviewed":{"type":"boolean"},"reviewer":{"type":"string"}},"allOf":[{"if":{"properties":{"humanReviewed":{"const":true}}},"then":{"required":["reviewer"]}}]},"policy":{"type":"object","properties":{"retention":{"type":"object","properties":{"transcript":{"type":"string"},"audio":{"type":"string"},"embeddings":{"type":"string"}}},"redaction":{"type":"object","properties":{"pii":{"type":"string","enum":["mask","drop","none"]},"pci":{"type":"string","enum":["mask","drop","none"]},"phi":{"type":"string","enum":["mask","drop","none"]}}},"guardrails":{"type":"array","items":{"type":"string"}},"dataResidency":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"}}}},"control":{"type":"object","required":["verb","nonce"],"properties":{"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"reason":{"type":"string"},"fallback":{"type":"object","properties":{"verb":{"type":"string"},"after":{"type":"string"},"acceptableReasons":{"type":"array","items":{"type":"string"}}}},"refs":{"type":"object","properties":{"proposedId":{"type":"string"}}},"nonce":{"type":"string","pattern":"^[0-9a-f]{16,}$"}}},"transparency":{"type":"object","required":["logId","leafHash"],"properties":{"logId":{"type":"string"},"leafHash":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"}}},"signature":{"type":"object","required":["kid","alg","jws"],"properties":{"kid":{"type":"string"},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65"]},"jws":{"type":"string"}}}}};
+const schema159 = {"type":"string","format":"date-time","description":"RFC 3339 date-time."};
+const schema170 = {"type":"object","required":["id","version","modelCardSha256","riskClass"],"properties":{"id":{"type":"string"},"version":{"type":"string"},"modelCardSha256":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"riskClass":{"type":"string","enum":["prohibited","high","limited","minimal"]},"annexIIIClause":{"type":"string"},"ceConformity":{"type":"object","required":["assessmentRoute","declarationUrl"],"properties":{"assessmentRoute":{"type":"string","enum":["self","notified-body"]},"notifiedBodyId":{"type":["string","null"]},"declarationUrl":{"type":"string","format":"uri"},"validUntil":{"type":"string","format":"date"}}},"gpaiChain":{"type":"array","items":{"type":"object","required":["provider","model","systemicRisk"],"properties":{"provider":{"type":"string"},"model":{"type":"string"},"systemicRisk":{"type":"boolean"},"policyUrl":{"type":"string","format":"uri"}}}},"postMarketEndpoint":{"type":"string","format":"uri"}},"allOf":[{"if":{"properties":{"riskClass":{"const":"high"}}},"then":{"required":["annexIIIClause","ceConformity"]}}]};
+const schema181 = {"type":"object","required":["current","stack","slots"],"properties":{"current":{"type":"object","required":["name","confidence"],"properties":{"name":{"type":"string"},"confidence":{"type":"number","minimum":0,"maximum":1}}},"stack":{"type":"array","items":{"type":"object","required":["name","status"],"properties":{"name":{"type":"string"},"status":{"type":"string","enum":["satisfied","pending","failed"]}}}},"slots":{"type":"object","additionalProperties":true}}};
+const schema182 = {"type":"object","required":["alg","recipients","ciphertext","fields"],"properties":{"alg":{"type":"string","const":"HPKE/X25519-SHA256-CHACHA20POLY1305"},"recipients":{"type":"array","minItems":1,"items":{"type":"object","required":["kid","enc"],"properties":{"kid":{"type":"string"},"enc":{"type":"string"}}}},"ciphertext":{"type":"string"},"fields":{"type":"array","items":{"type":"string"}}}};
+const schema183 = {"type":"object","required":["summary"],"properties":{"format":{"type":"string","const":"ohp.turns/v1"},"redaction":{"type":"object","required":["policy","version"],"properties":{"policy":{"type":"string"},"version":{"type":"string"}}},"turns":{"type":"array","items":{"type":"object","required":["t","role","text"],"properties":{"t":{"type":"string"},"role":{"type":"string","enum":["caller","agent","system"]},"text":{"type":"string"}}}},"summary":{"type":"string"}}};
+const schema184 = {"type":"object","properties":{"modelAllowlist":{"type":"array","items":{"type":"string"}},"embeddings":{"type":"array","items":{"type":"object","required":["model","vectorRef"],"properties":{"model":{"type":"string"},"vectorRef":{"type":"string"}}}},"facts":{"type":"array","items":{"type":"string"}}}};
+const schema187 = {"type":"object","properties":{"retention":{"type":"object","properties":{"transcript":{"type":"string"},"audio":{"type":"string"},"embeddings":{"type":"string"}}},"redaction":{"type":"object","properties":{"pii":{"type":"string","enum":["mask","drop","none"]},"pci":{"type":"string","enum":["mask","drop","none"]},"phi":{"type":"string","enum":["mask","drop","none"]}}},"guardrails":{"type":"array","items":{"type":"string"}},"dataResidency":{"type":"array","items":{"type":"string","pattern":"^[A-Z]{2,4}$"}}}};
+const schema188 = {"type":"object","required":["verb","nonce"],"properties":{"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"reason":{"type":"string"},"fallback":{"type":"object","properties":{"verb":{"type":"string"},"after":{"type":"string"},"acceptableReasons":{"type":"array","items":{"type":"string"}}}},"refs":{"type":"object","properties":{"proposedId":{"type":"string"}}},"nonce":{"type":"string","pattern":"^[0-9a-f]{16,}$"}}};
+const schema189 = {"type":"object","required":["logId","leafHash"],"properties":{"logId":{"type":"string"},"leafHash":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"}}};
+const schema190 = {"type":"object","required":["kid","alg","jws"],"properties":{"kid":{"type":"string"},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65"]},"jws":{"type":"string"}}};
+const pattern243 = new RegExp("^cse_[0-9A-HJKMNP-TV-Z]{26}$", "u");
+const pattern31 = new RegExp("^sha256:[0-9a-f]{64}$", "u");
+const pattern242 = new RegExp("^[A-Z]{2,4}$", "u");
+const pattern254 = new RegExp("^[0-9a-f]{16,}$", "u");
+const formats10 = fullFormats["date-time"];
+const formats0 = fullFormats.uri;
+const formats40 = fullFormats.date;
+const schema162 = {"type":"object","required":["vendor","agentId","region"],"properties":{"vendor":{"type":"string","pattern":"^[a-z0-9-]{1,64}$","description":"Short vendor identifier."},"agentId":{"type":"string"},"region":{"type":"string"},"did":{"$ref":"#/$defs/did"},"federation":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"attestation":{"type":"object","properties":{"type":{"type":"string"},"evidence":{"type":"string"}},"required":["type","evidence"]}}};
+const schema163 = {"type":"string","pattern":"^did:[a-z0-9]+:.+$","description":"Decentralised Identifier (e.g. did:web:agents.example.com)."};
+const schema165 = {"type":"string","enum":["provider","deployer","importer","distributor"]};
+const pattern244 = new RegExp("^[a-z0-9-]{1,64}$", "u");
+const pattern21 = new RegExp("^did:[a-z0-9]+:.+$", "u");
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate37.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -74,7 +74,7 @@ errors++;
 if(data.vendor !== undefined){
 let data0 = data.vendor;
 if(typeof data0 === "string"){
-if(!pattern9.test(data0)){
+if(!pattern244.test(data0)){
 const err3 = {instancePath:instancePath+"/vendor",schemaPath:"#/properties/vendor/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9-]{1,64}$"},message:"must match pattern \""+"^[a-z0-9-]{1,64}$"+"\""};
 if(vErrors === null){
 vErrors = [err3];
@@ -123,7 +123,7 @@ errors++;
 if(data.did !== undefined){
 let data3 = data.did;
 if(typeof data3 === "string"){
-if(!pattern5.test(data3)){
+if(!pattern21.test(data3)){
 const err7 = {instancePath:instancePath+"/did",schemaPath:"#/$defs/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -148,7 +148,7 @@ errors++;
 if(data.federation !== undefined){
 let data4 = data.federation;
 if(typeof data4 === "string"){
-if(!pattern5.test(data4)){
+if(!pattern21.test(data4)){
 const err9 = {instancePath:instancePath+"/federation",schemaPath:"#/$defs/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -183,7 +183,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!((((data5 === "provider") || (data5 === "deployer")) || (data5 === "importer")) || (data5 === "distributor"))){
-const err12 = {instancePath:instancePath+"/aiRole",schemaPath:"#/$defs/aiRole/enum",keyword:"enum",params:{allowedValues: schema95.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/aiRole",schemaPath:"#/$defs/aiRole/enum",keyword:"enum",params:{allowedValues: schema165.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -263,18 +263,18 @@ vErrors.push(err18);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate92.errors = vErrors;
 return errors === 0;
 }
-validate37.evaluated = {"props":{"vendor":true,"agentId":true,"region":true,"did":true,"federation":true,"aiRole":true,"attestation":true},"dynamicProps":false,"dynamicItems":false};
+validate92.evaluated = {"props":{"vendor":true,"agentId":true,"region":true,"did":true,"federation":true,"aiRole":true,"attestation":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema96 = {"type":"object","required":["vendor","purpose","minTier"],"properties":{"vendor":{"type":"string"},"did":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"purpose":{"type":"string"},"minTier":{"$ref":"#/$defs/tier"},"recipientKeys":{"type":"array","items":{"type":"object","required":["kid","alg"],"properties":{"kid":{"type":"string"},"alg":{"type":"string"}}}}}};
-const schema99 = {"type":"string","enum":["core","signed","sealed","regulated"]};
+const schema166 = {"type":"object","required":["vendor","purpose","minTier"],"properties":{"vendor":{"type":"string"},"did":{"$ref":"#/$defs/did"},"aiRole":{"$ref":"#/$defs/aiRole"},"purpose":{"type":"string"},"minTier":{"$ref":"#/$defs/tier"},"recipientKeys":{"type":"array","items":{"type":"object","required":["kid","alg"],"properties":{"kid":{"type":"string"},"alg":{"type":"string"}}}}}};
+const schema169 = {"type":"string","enum":["core","signed","sealed","regulated"]};
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -327,7 +327,7 @@ errors++;
 if(data.did !== undefined){
 let data1 = data.did;
 if(typeof data1 === "string"){
-if(!pattern5.test(data1)){
+if(!pattern21.test(data1)){
 const err4 = {instancePath:instancePath+"/did",schemaPath:"#/$defs/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -362,7 +362,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!((((data2 === "provider") || (data2 === "deployer")) || (data2 === "importer")) || (data2 === "distributor"))){
-const err7 = {instancePath:instancePath+"/aiRole",schemaPath:"#/$defs/aiRole/enum",keyword:"enum",params:{allowedValues: schema95.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/aiRole",schemaPath:"#/$defs/aiRole/enum",keyword:"enum",params:{allowedValues: schema165.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -397,7 +397,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!((((data4 === "core") || (data4 === "signed")) || (data4 === "sealed")) || (data4 === "regulated"))){
-const err10 = {instancePath:instancePath+"/minTier",schemaPath:"#/$defs/tier/enum",keyword:"enum",params:{allowedValues: schema99.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/minTier",schemaPath:"#/$defs/tier/enum",keyword:"enum",params:{allowedValues: schema169.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -493,17 +493,17 @@ vErrors.push(err17);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":{"vendor":true,"did":true,"aiRole":true,"purpose":true,"minTier":true,"recipientKeys":true},"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"props":{"vendor":true,"did":true,"aiRole":true,"purpose":true,"minTier":true,"recipientKeys":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema101 = {"type":"object","properties":{"aiia":{"type":"object","required":["id","lastReviewedAt","uri"],"properties":{"id":{"type":"string"},"lastReviewedAt":{"type":"string","format":"date"},"residualRisk":{"type":"string","enum":["low","medium","high"]},"uri":{"type":"string"}}},"fria":{"type":"object","required":["id","completedAt","uri"],"properties":{"id":{"type":"string"},"completedAt":{"type":"string","format":"date"},"uri":{"type":"string"}}},"prohibited":{"type":"object","required":["subliminalManipulation","socialScoring","rtBiometricIdPublic","emotionRecognitionWorkplace","sensitiveBiometricCategorisation","attestationJws"],"properties":{"subliminalManipulation":{"type":"boolean"},"socialScoring":{"type":"boolean"},"rtBiometricIdPublic":{"type":"boolean"},"emotionRecognitionWorkplace":{"type":"boolean"},"sensitiveBiometricCategorisation":{"type":"boolean"},"attestationJws":{"type":"string"}}},"art50Disclosure":{"type":"object","required":["disclosed","at","modality","language","transcript","ack","proofJws"],"properties":{"disclosed":{"type":"boolean"},"at":{"$ref":"#/$defs/rfc3339"},"modality":{"type":"string","enum":["voice-prompt","tts-preamble","dtmf"]},"language":{"type":"string"},"transcript":{"type":"string"},"ack":{"type":"string","enum":["explicit-yes","implicit-continuation"]},"proofJws":{"type":"string"}}},"art86Explanation":{"type":"object","required":["available","endpoint"],"properties":{"available":{"type":"boolean"},"endpoint":{"type":"string","format":"uri"}}}}};
+const schema171 = {"type":"object","properties":{"aiia":{"type":"object","required":["id","lastReviewedAt","uri"],"properties":{"id":{"type":"string"},"lastReviewedAt":{"type":"string","format":"date"},"residualRisk":{"type":"string","enum":["low","medium","high"]},"uri":{"type":"string"}}},"fria":{"type":"object","required":["id","completedAt","uri"],"properties":{"id":{"type":"string"},"completedAt":{"type":"string","format":"date"},"uri":{"type":"string"}}},"prohibited":{"type":"object","required":["subliminalManipulation","socialScoring","rtBiometricIdPublic","emotionRecognitionWorkplace","sensitiveBiometricCategorisation","attestationJws"],"properties":{"subliminalManipulation":{"type":"boolean"},"socialScoring":{"type":"boolean"},"rtBiometricIdPublic":{"type":"boolean"},"emotionRecognitionWorkplace":{"type":"boolean"},"sensitiveBiometricCategorisation":{"type":"boolean"},"attestationJws":{"type":"string"}}},"art50Disclosure":{"type":"object","required":["disclosed","at","modality","language","transcript","ack","proofJws"],"properties":{"disclosed":{"type":"boolean"},"at":{"$ref":"#/$defs/rfc3339"},"modality":{"type":"string","enum":["voice-prompt","tts-preamble","dtmf"]},"language":{"type":"string"},"transcript":{"type":"string"},"ack":{"type":"string","enum":["explicit-yes","implicit-continuation"]},"proofJws":{"type":"string"}}},"art86Explanation":{"type":"object","required":["available","endpoint"],"properties":{"available":{"type":"boolean"},"endpoint":{"type":"string","format":"uri"}}}}};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate96.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -559,7 +559,7 @@ errors++;
 if(data0.lastReviewedAt !== undefined){
 let data2 = data0.lastReviewedAt;
 if(typeof data2 === "string"){
-if(!(formats4.validate(data2))){
+if(!(formats40.validate(data2))){
 const err4 = {instancePath:instancePath+"/aiia/lastReviewedAt",schemaPath:"#/properties/aiia/properties/lastReviewedAt/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err4];
@@ -594,7 +594,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!(((data3 === "low") || (data3 === "medium")) || (data3 === "high"))){
-const err7 = {instancePath:instancePath+"/aiia/residualRisk",schemaPath:"#/properties/aiia/properties/residualRisk/enum",keyword:"enum",params:{allowedValues: schema101.properties.aiia.properties.residualRisk.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/aiia/residualRisk",schemaPath:"#/properties/aiia/properties/residualRisk/enum",keyword:"enum",params:{allowedValues: schema171.properties.aiia.properties.residualRisk.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -676,7 +676,7 @@ errors++;
 if(data5.completedAt !== undefined){
 let data7 = data5.completedAt;
 if(typeof data7 === "string"){
-if(!(formats4.validate(data7))){
+if(!(formats40.validate(data7))){
 const err14 = {instancePath:instancePath+"/fria/completedAt",schemaPath:"#/properties/fria/properties/completedAt/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -957,7 +957,7 @@ errors++;
 if(data16.at !== undefined){
 let data18 = data16.at;
 if(typeof data18 === "string"){
-if(!(formats0.validate(data18))){
+if(!(formats10.validate(data18))){
 const err39 = {instancePath:instancePath+"/art50Disclosure/at",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err39];
@@ -992,7 +992,7 @@ vErrors.push(err41);
 errors++;
 }
 if(!(((data19 === "voice-prompt") || (data19 === "tts-preamble")) || (data19 === "dtmf"))){
-const err42 = {instancePath:instancePath+"/art50Disclosure/modality",schemaPath:"#/properties/art50Disclosure/properties/modality/enum",keyword:"enum",params:{allowedValues: schema101.properties.art50Disclosure.properties.modality.enum},message:"must be equal to one of the allowed values"};
+const err42 = {instancePath:instancePath+"/art50Disclosure/modality",schemaPath:"#/properties/art50Disclosure/properties/modality/enum",keyword:"enum",params:{allowedValues: schema171.properties.art50Disclosure.properties.modality.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1039,7 +1039,7 @@ vErrors.push(err45);
 errors++;
 }
 if(!((data22 === "explicit-yes") || (data22 === "implicit-continuation"))){
-const err46 = {instancePath:instancePath+"/art50Disclosure/ack",schemaPath:"#/properties/art50Disclosure/properties/ack/enum",keyword:"enum",params:{allowedValues: schema101.properties.art50Disclosure.properties.ack.enum},message:"must be equal to one of the allowed values"};
+const err46 = {instancePath:instancePath+"/art50Disclosure/ack",schemaPath:"#/properties/art50Disclosure/properties/ack/enum",keyword:"enum",params:{allowedValues: schema171.properties.art50Disclosure.properties.ack.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -1111,7 +1111,7 @@ errors++;
 if(data24.endpoint !== undefined){
 let data26 = data24.endpoint;
 if(typeof data26 === "string"){
-if(!(formats2(data26))){
+if(!(formats0(data26))){
 const err52 = {instancePath:instancePath+"/art86Explanation/endpoint",schemaPath:"#/properties/art86Explanation/properties/endpoint/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err52];
@@ -1156,17 +1156,17 @@ vErrors.push(err55);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate96.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":{"aiia":true,"fria":true,"prohibited":true,"art50Disclosure":true,"art86Explanation":true},"dynamicProps":false,"dynamicItems":false};
+validate96.evaluated = {"props":{"aiia":true,"fria":true,"prohibited":true,"art50Disclosure":true,"art86Explanation":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema103 = {"type":"object","required":["mode"],"properties":{"mode":{"type":"string","enum":["human-in-the-loop","human-on-the-loop","human-in-command"]},"supervisor":{"type":"object","properties":{"presence":{"type":"string","enum":["live","available","none"]},"identity":{"type":"string"},"channelRef":{"type":"string"}}},"escalation":{"type":"object","properties":{"triggers":{"type":"array","items":{"type":"string"}},"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"target":{"type":"string"}}},"lastReviewAt":{"$ref":"#/$defs/rfc3339"}}};
+const schema173 = {"type":"object","required":["mode"],"properties":{"mode":{"type":"string","enum":["human-in-the-loop","human-on-the-loop","human-in-command"]},"supervisor":{"type":"object","properties":{"presence":{"type":"string","enum":["live","available","none"]},"identity":{"type":"string"},"channelRef":{"type":"string"}}},"escalation":{"type":"object","properties":{"triggers":{"type":"array","items":{"type":"string"}},"verb":{"type":"string","enum":["PROPOSE","ACCEPT","REJECT","ASSUME","RETURN","INCIDENT"]},"target":{"type":"string"}}},"lastReviewAt":{"$ref":"#/$defs/rfc3339"}}};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate43.evaluated;
+const evaluated0 = validate98.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1197,7 +1197,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "human-in-the-loop") || (data0 === "human-on-the-loop")) || (data0 === "human-in-command"))){
-const err2 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema103.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema173.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1223,7 +1223,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(((data2 === "live") || (data2 === "available")) || (data2 === "none"))){
-const err4 = {instancePath:instancePath+"/supervisor/presence",schemaPath:"#/properties/supervisor/properties/presence/enum",keyword:"enum",params:{allowedValues: schema103.properties.supervisor.properties.presence.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/supervisor/presence",schemaPath:"#/properties/supervisor/properties/presence/enum",keyword:"enum",params:{allowedValues: schema173.properties.supervisor.properties.presence.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1313,7 +1313,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!((((((data8 === "PROPOSE") || (data8 === "ACCEPT")) || (data8 === "REJECT")) || (data8 === "ASSUME")) || (data8 === "RETURN")) || (data8 === "INCIDENT"))){
-const err11 = {instancePath:instancePath+"/escalation/verb",schemaPath:"#/properties/escalation/properties/verb/enum",keyword:"enum",params:{allowedValues: schema103.properties.escalation.properties.verb.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/escalation/verb",schemaPath:"#/properties/escalation/properties/verb/enum",keyword:"enum",params:{allowedValues: schema173.properties.escalation.properties.verb.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1350,7 +1350,7 @@ errors++;
 if(data.lastReviewAt !== undefined){
 let data10 = data.lastReviewAt;
 if(typeof data10 === "string"){
-if(!(formats0.validate(data10))){
+if(!(formats10.validate(data10))){
 const err14 = {instancePath:instancePath+"/lastReviewAt",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err14];
@@ -1383,17 +1383,17 @@ vErrors.push(err16);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate98.errors = vErrors;
 return errors === 0;
 }
-validate43.evaluated = {"props":{"mode":true,"supervisor":true,"escalation":true,"lastReviewAt":true},"dynamicProps":false,"dynamicItems":false};
+validate98.evaluated = {"props":{"mode":true,"supervisor":true,"escalation":true,"lastReviewAt":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema105 = {"type":"object","required":["callId","channel","locale"],"properties":{"callId":{"type":"string"},"channel":{"type":"string","enum":["voice/pstn","voice/webrtc","voice/sip","chat/web","chat/sms","video/webrtc"]},"locale":{"type":"string"},"startedAt":{"$ref":"#/$defs/rfc3339"},"media":{"type":"object","properties":{"rtpFingerprint":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"sdpHints":{"type":"object","properties":{"codecs":{"type":"array","items":{"type":"string"}}}}}}}};
+const schema175 = {"type":"object","required":["callId","channel","locale"],"properties":{"callId":{"type":"string"},"channel":{"type":"string","enum":["voice/pstn","voice/webrtc","voice/sip","chat/web","chat/sms","video/webrtc"]},"locale":{"type":"string"},"startedAt":{"$ref":"#/$defs/rfc3339"},"media":{"type":"object","properties":{"rtpFingerprint":{"type":"string","pattern":"^sha256:[0-9a-f]{64}$"},"sdpHints":{"type":"object","properties":{"codecs":{"type":"array","items":{"type":"string"}}}}}}}};
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate100.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1456,7 +1456,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!((((((data1 === "voice/pstn") || (data1 === "voice/webrtc")) || (data1 === "voice/sip")) || (data1 === "chat/web")) || (data1 === "chat/sms")) || (data1 === "video/webrtc"))){
-const err5 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema105.properties.channel.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema175.properties.channel.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1481,7 +1481,7 @@ errors++;
 if(data.startedAt !== undefined){
 let data3 = data.startedAt;
 if(typeof data3 === "string"){
-if(!(formats0.validate(data3))){
+if(!(formats10.validate(data3))){
 const err7 = {instancePath:instancePath+"/startedAt",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err7];
@@ -1509,7 +1509,7 @@ if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 if(data4.rtpFingerprint !== undefined){
 let data5 = data4.rtpFingerprint;
 if(typeof data5 === "string"){
-if(!pattern6.test(data5)){
+if(!pattern31.test(data5)){
 const err9 = {instancePath:instancePath+"/media/rtpFingerprint",schemaPath:"#/properties/media/properties/rtpFingerprint/pattern",keyword:"pattern",params:{pattern: "^sha256:[0-9a-f]{64}$"},message:"must match pattern \""+"^sha256:[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err9];
@@ -1597,19 +1597,19 @@ vErrors.push(err15);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate100.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":{"callId":true,"channel":true,"locale":true,"startedAt":true,"media":true},"dynamicProps":false,"dynamicItems":false};
+validate100.evaluated = {"props":{"callId":true,"channel":true,"locale":true,"startedAt":true,"media":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema107 = {"type":"object","properties":{"assurance":{"type":"object","required":["method","ial","aal","fal","idp","proofJws"],"properties":{"method":{"type":"string"},"ial":{"type":"string","enum":["IAL1","IAL2","IAL3"]},"aal":{"type":"string","enum":["AAL1","AAL2","AAL3"]},"fal":{"type":"string","enum":["FAL1","FAL2","FAL3"]},"lastStepUpAt":{"$ref":"#/$defs/rfc3339"},"idp":{"$ref":"#/$defs/did"},"proofJws":{"type":"string"}}},"identity":{"type":"object","properties":{"sdJwtVc":{"type":"string"},"disclosures":{"type":"array","items":{"type":"string"}},"claimsRevealed":{"type":"array","items":{"type":"string"}}}},"consent":{"type":"array","items":{"$ref":"#/$defs/consentReceipt"}}}};
-const schema110 = {"type":"object","required":["receiptId","purpose","scope","lawfulBasis","jurisdiction"],"properties":{"receiptId":{"type":"string"},"purpose":{"type":"string"},"scope":{"type":"array","items":{"type":"string"}},"lawfulBasis":{"type":"string"},"specialCategoryBasis":{"type":["string","null"]},"jurisdiction":{"type":"string","pattern":"^[A-Z]{2}$"},"transferMechanism":{"type":"string","enum":["scc","dpf","adequacy","uk-adequacy","none"]}}};
-const pattern16 = new RegExp("^[A-Z]{2}$", "u");
+const schema177 = {"type":"object","properties":{"assurance":{"type":"object","required":["method","ial","aal","fal","idp","proofJws"],"properties":{"method":{"type":"string"},"ial":{"type":"string","enum":["IAL1","IAL2","IAL3"]},"aal":{"type":"string","enum":["AAL1","AAL2","AAL3"]},"fal":{"type":"string","enum":["FAL1","FAL2","FAL3"]},"lastStepUpAt":{"$ref":"#/$defs/rfc3339"},"idp":{"$ref":"#/$defs/did"},"proofJws":{"type":"string"}}},"identity":{"type":"object","properties":{"sdJwtVc":{"type":"string"},"disclosures":{"type":"array","items":{"type":"string"}},"claimsRevealed":{"type":"array","items":{"type":"string"}}}},"consent":{"type":"array","items":{"$ref":"#/$defs/consentReceipt"}}}};
+const schema180 = {"type":"object","required":["receiptId","purpose","scope","lawfulBasis","jurisdiction"],"properties":{"receiptId":{"type":"string"},"purpose":{"type":"string"},"scope":{"type":"array","items":{"type":"string"}},"lawfulBasis":{"type":"string"},"specialCategoryBasis":{"type":["string","null"]},"jurisdiction":{"type":"string","pattern":"^[A-Z]{2}$"},"transferMechanism":{"type":"string","enum":["scc","dpf","adequacy","uk-adequacy","none"]}}};
+const pattern11 = new RegExp("^[A-Z]{2}$", "u");
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate47.evaluated;
+const evaluated0 = validate102.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -1705,7 +1705,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(((data2 === "IAL1") || (data2 === "IAL2")) || (data2 === "IAL3"))){
-const err8 = {instancePath:instancePath+"/assurance/ial",schemaPath:"#/properties/assurance/properties/ial/enum",keyword:"enum",params:{allowedValues: schema107.properties.assurance.properties.ial.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/assurance/ial",schemaPath:"#/properties/assurance/properties/ial/enum",keyword:"enum",params:{allowedValues: schema177.properties.assurance.properties.ial.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1728,7 +1728,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!(((data3 === "AAL1") || (data3 === "AAL2")) || (data3 === "AAL3"))){
-const err10 = {instancePath:instancePath+"/assurance/aal",schemaPath:"#/properties/assurance/properties/aal/enum",keyword:"enum",params:{allowedValues: schema107.properties.assurance.properties.aal.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/assurance/aal",schemaPath:"#/properties/assurance/properties/aal/enum",keyword:"enum",params:{allowedValues: schema177.properties.assurance.properties.aal.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1751,7 +1751,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!(((data4 === "FAL1") || (data4 === "FAL2")) || (data4 === "FAL3"))){
-const err12 = {instancePath:instancePath+"/assurance/fal",schemaPath:"#/properties/assurance/properties/fal/enum",keyword:"enum",params:{allowedValues: schema107.properties.assurance.properties.fal.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/assurance/fal",schemaPath:"#/properties/assurance/properties/fal/enum",keyword:"enum",params:{allowedValues: schema177.properties.assurance.properties.fal.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1764,7 +1764,7 @@ errors++;
 if(data0.lastStepUpAt !== undefined){
 let data5 = data0.lastStepUpAt;
 if(typeof data5 === "string"){
-if(!(formats0.validate(data5))){
+if(!(formats10.validate(data5))){
 const err13 = {instancePath:instancePath+"/assurance/lastStepUpAt",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err13];
@@ -1789,7 +1789,7 @@ errors++;
 if(data0.idp !== undefined){
 let data6 = data0.idp;
 if(typeof data6 === "string"){
-if(!pattern5.test(data6)){
+if(!pattern21.test(data6)){
 const err15 = {instancePath:instancePath+"/assurance/idp",schemaPath:"#/$defs/did/pattern",keyword:"pattern",params:{pattern: "^did:[a-z0-9]+:.+$"},message:"must match pattern \""+"^did:[a-z0-9]+:.+$"+"\""};
 if(vErrors === null){
 vErrors = [err15];
@@ -2042,7 +2042,7 @@ errors++;
 if(data15.specialCategoryBasis !== undefined){
 let data21 = data15.specialCategoryBasis;
 if((typeof data21 !== "string") && (data21 !== null)){
-const err35 = {instancePath:instancePath+"/consent/" + i2+"/specialCategoryBasis",schemaPath:"#/$defs/consentReceipt/properties/specialCategoryBasis/type",keyword:"type",params:{type: schema110.properties.specialCategoryBasis.type},message:"must be string,null"};
+const err35 = {instancePath:instancePath+"/consent/" + i2+"/specialCategoryBasis",schemaPath:"#/$defs/consentReceipt/properties/specialCategoryBasis/type",keyword:"type",params:{type: schema180.properties.specialCategoryBasis.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2055,7 +2055,7 @@ errors++;
 if(data15.jurisdiction !== undefined){
 let data22 = data15.jurisdiction;
 if(typeof data22 === "string"){
-if(!pattern16.test(data22)){
+if(!pattern11.test(data22)){
 const err36 = {instancePath:instancePath+"/consent/" + i2+"/jurisdiction",schemaPath:"#/$defs/consentReceipt/properties/jurisdiction/pattern",keyword:"pattern",params:{pattern: "^[A-Z]{2}$"},message:"must match pattern \""+"^[A-Z]{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err36];
@@ -2090,7 +2090,7 @@ vErrors.push(err38);
 errors++;
 }
 if(!(((((data23 === "scc") || (data23 === "dpf")) || (data23 === "adequacy")) || (data23 === "uk-adequacy")) || (data23 === "none"))){
-const err39 = {instancePath:instancePath+"/consent/" + i2+"/transferMechanism",schemaPath:"#/$defs/consentReceipt/properties/transferMechanism/enum",keyword:"enum",params:{allowedValues: schema110.properties.transferMechanism.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/consent/" + i2+"/transferMechanism",schemaPath:"#/$defs/consentReceipt/properties/transferMechanism/enum",keyword:"enum",params:{allowedValues: schema180.properties.transferMechanism.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2135,18 +2135,18 @@ vErrors.push(err42);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate102.errors = vErrors;
 return errors === 0;
 }
-validate47.evaluated = {"props":{"assurance":true,"identity":true,"consent":true},"dynamicProps":false,"dynamicItems":false};
+validate102.evaluated = {"props":{"assurance":true,"identity":true,"consent":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema115 = {"type":"object","required":["id","at","type","input","output"],"properties":{"id":{"type":"string","pattern":"^dec_[0-9A-HJKMNP-TV-Z]{26}$"},"at":{"$ref":"#/$defs/rfc3339"},"type":{"type":"string","enum":["intent.classification","slot.assignment","routing.decision","payment.authorisation","assurance.step-up","tool.call","policy.refusal","escalation"]},"input":{"type":"object","additionalProperties":true},"output":{"type":"object","additionalProperties":true},"model":{"type":"string"},"rationaleRef":{"type":"string"},"humanReviewed":{"type":"boolean"},"reviewer":{"type":"string"}},"allOf":[{"if":{"properties":{"humanReviewed":{"const":true}}},"then":{"required":["reviewer"]}}]};
-const pattern17 = new RegExp("^dec_[0-9A-HJKMNP-TV-Z]{26}$", "u");
+const schema185 = {"type":"object","required":["id","at","type","input","output"],"properties":{"id":{"type":"string","pattern":"^dec_[0-9A-HJKMNP-TV-Z]{26}$"},"at":{"$ref":"#/$defs/rfc3339"},"type":{"type":"string","enum":["intent.classification","slot.assignment","routing.decision","payment.authorisation","assurance.step-up","tool.call","policy.refusal","escalation"]},"input":{"type":"object","additionalProperties":true},"output":{"type":"object","additionalProperties":true},"model":{"type":"string"},"rationaleRef":{"type":"string"},"humanReviewed":{"type":"boolean"},"reviewer":{"type":"string"}},"allOf":[{"if":{"properties":{"humanReviewed":{"const":true}}},"then":{"required":["reviewer"]}}]};
+const pattern252 = new RegExp("^dec_[0-9A-HJKMNP-TV-Z]{26}$", "u");
 
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate49.evaluated;
+const evaluated0 = validate104.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2261,7 +2261,7 @@ errors++;
 if(data.id !== undefined){
 let data1 = data.id;
 if(typeof data1 === "string"){
-if(!pattern17.test(data1)){
+if(!pattern252.test(data1)){
 const err8 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^dec_[0-9A-HJKMNP-TV-Z]{26}$"},message:"must match pattern \""+"^dec_[0-9A-HJKMNP-TV-Z]{26}$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -2286,7 +2286,7 @@ errors++;
 if(data.at !== undefined){
 let data2 = data.at;
 if(typeof data2 === "string"){
-if(!(formats0.validate(data2))){
+if(!(formats10.validate(data2))){
 const err10 = {instancePath:instancePath+"/at",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err10];
@@ -2321,7 +2321,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!((((((((data3 === "intent.classification") || (data3 === "slot.assignment")) || (data3 === "routing.decision")) || (data3 === "payment.authorisation")) || (data3 === "assurance.step-up")) || (data3 === "tool.call")) || (data3 === "policy.refusal")) || (data3 === "escalation"))){
-const err13 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema115.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema185.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2420,17 +2420,17 @@ vErrors.push(err20);
 }
 errors++;
 }
-validate49.errors = vErrors;
+validate104.errors = vErrors;
 return errors === 0;
 }
-validate49.evaluated = {"props":{"id":true,"at":true,"type":true,"input":true,"output":true,"model":true,"rationaleRef":true,"humanReviewed":true,"reviewer":true},"dynamicProps":false,"dynamicItems":false};
+validate104.evaluated = {"props":{"id":true,"at":true,"type":true,"input":true,"output":true,"model":true,"rationaleRef":true,"humanReviewed":true,"reviewer":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ohp/v0.1/ohp-envelope.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate36.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2891,7 +2891,7 @@ vErrors.push(err31);
 errors++;
 }
 if(!((((data7 === "core") || (data7 === "signed")) || (data7 === "sealed")) || (data7 === "regulated"))){
-const err32 = {instancePath:instancePath+"/conformance",schemaPath:"#/properties/conformance/enum",keyword:"enum",params:{allowedValues: schema88.properties.conformance.enum},message:"must be equal to one of the allowed values"};
+const err32 = {instancePath:instancePath+"/conformance",schemaPath:"#/properties/conformance/enum",keyword:"enum",params:{allowedValues: schema158.properties.conformance.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2904,7 +2904,7 @@ errors++;
 if(data.id !== undefined){
 let data8 = data.id;
 if(typeof data8 === "string"){
-if(!pattern8.test(data8)){
+if(!pattern243.test(data8)){
 const err33 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/pattern",keyword:"pattern",params:{pattern: "^cse_[0-9A-HJKMNP-TV-Z]{26}$"},message:"must match pattern \""+"^cse_[0-9A-HJKMNP-TV-Z]{26}$"+"\""};
 if(vErrors === null){
 vErrors = [err33];
@@ -2929,7 +2929,7 @@ errors++;
 if(data.issuedAt !== undefined){
 let data9 = data.issuedAt;
 if(typeof data9 === "string"){
-if(!(formats0.validate(data9))){
+if(!(formats10.validate(data9))){
 const err35 = {instancePath:instancePath+"/issuedAt",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err35];
@@ -2954,7 +2954,7 @@ errors++;
 if(data.notBefore !== undefined){
 let data10 = data.notBefore;
 if(typeof data10 === "string"){
-if(!(formats0.validate(data10))){
+if(!(formats10.validate(data10))){
 const err37 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err37];
@@ -2979,7 +2979,7 @@ errors++;
 if(data.notAfter !== undefined){
 let data11 = data.notAfter;
 if(typeof data11 === "string"){
-if(!(formats0.validate(data11))){
+if(!(formats10.validate(data11))){
 const err39 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/rfc3339/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err39];
@@ -3002,14 +3002,14 @@ errors++;
 }
 }
 if(data.issuer !== undefined){
-if(!(validate37(data.issuer, {instancePath:instancePath+"/issuer",parentData:data,parentDataProperty:"issuer",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+if(!(validate92(data.issuer, {instancePath:instancePath+"/issuer",parentData:data,parentDataProperty:"issuer",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
 errors = vErrors.length;
 }
 }
 if(data.audience !== undefined){
-if(!(validate39(data.audience, {instancePath:instancePath+"/audience",parentData:data,parentDataProperty:"audience",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+if(!(validate94(data.audience, {instancePath:instancePath+"/audience",parentData:data,parentDataProperty:"audience",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 }
@@ -3147,7 +3147,7 @@ errors++;
 if(data14.modelCardSha256 !== undefined){
 let data18 = data14.modelCardSha256;
 if(typeof data18 === "string"){
-if(!pattern6.test(data18)){
+if(!pattern31.test(data18)){
 const err51 = {instancePath:instancePath+"/aiSystem/modelCardSha256",schemaPath:"#/$defs/aiSystem/properties/modelCardSha256/pattern",keyword:"pattern",params:{pattern: "^sha256:[0-9a-f]{64}$"},message:"must match pattern \""+"^sha256:[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err51];
@@ -3182,7 +3182,7 @@ vErrors.push(err53);
 errors++;
 }
 if(!((((data19 === "prohibited") || (data19 === "high")) || (data19 === "limited")) || (data19 === "minimal"))){
-const err54 = {instancePath:instancePath+"/aiSystem/riskClass",schemaPath:"#/$defs/aiSystem/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema100.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
+const err54 = {instancePath:instancePath+"/aiSystem/riskClass",schemaPath:"#/$defs/aiSystem/properties/riskClass/enum",keyword:"enum",params:{allowedValues: schema170.properties.riskClass.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3240,7 +3240,7 @@ vErrors.push(err58);
 errors++;
 }
 if(!((data22 === "self") || (data22 === "notified-body"))){
-const err59 = {instancePath:instancePath+"/aiSystem/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema100.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
+const err59 = {instancePath:instancePath+"/aiSystem/ceConformity/assessmentRoute",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/assessmentRoute/enum",keyword:"enum",params:{allowedValues: schema170.properties.ceConformity.properties.assessmentRoute.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3253,7 +3253,7 @@ errors++;
 if(data21.notifiedBodyId !== undefined){
 let data23 = data21.notifiedBodyId;
 if((typeof data23 !== "string") && (data23 !== null)){
-const err60 = {instancePath:instancePath+"/aiSystem/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema100.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
+const err60 = {instancePath:instancePath+"/aiSystem/ceConformity/notifiedBodyId",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/notifiedBodyId/type",keyword:"type",params:{type: schema170.properties.ceConformity.properties.notifiedBodyId.type},message:"must be string,null"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3266,7 +3266,7 @@ errors++;
 if(data21.declarationUrl !== undefined){
 let data24 = data21.declarationUrl;
 if(typeof data24 === "string"){
-if(!(formats2(data24))){
+if(!(formats0(data24))){
 const err61 = {instancePath:instancePath+"/aiSystem/ceConformity/declarationUrl",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/declarationUrl/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err61];
@@ -3291,7 +3291,7 @@ errors++;
 if(data21.validUntil !== undefined){
 let data25 = data21.validUntil;
 if(typeof data25 === "string"){
-if(!(formats4.validate(data25))){
+if(!(formats40.validate(data25))){
 const err63 = {instancePath:instancePath+"/aiSystem/ceConformity/validUntil",schemaPath:"#/$defs/aiSystem/properties/ceConformity/properties/validUntil/format",keyword:"format",params:{format: "date"},message:"must match format \""+"date"+"\""};
 if(vErrors === null){
 vErrors = [err63];
@@ -3401,7 +3401,7 @@ errors++;
 if(data27.policyUrl !== undefined){
 let data31 = data27.policyUrl;
 if(typeof data31 === "string"){
-if(!(formats2(data31))){
+if(!(formats0(data31))){
 const err72 = {instancePath:instancePath+"/aiSystem/gpaiChain/" + i0+"/policyUrl",schemaPath:"#/$defs/aiSystem/properties/gpaiChain/items/properties/policyUrl/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err72];
@@ -3450,7 +3450,7 @@ errors++;
 if(data14.postMarketEndpoint !== undefined){
 let data32 = data14.postMarketEndpoint;
 if(typeof data32 === "string"){
-if(!(formats2(data32))){
+if(!(formats0(data32))){
 const err76 = {instancePath:instancePath+"/aiSystem/postMarketEndpoint",schemaPath:"#/$defs/aiSystem/properties/postMarketEndpoint/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err76];
@@ -3485,26 +3485,26 @@ errors++;
 }
 }
 if(data.governance !== undefined){
-if(!(validate41(data.governance, {instancePath:instancePath+"/governance",parentData:data,parentDataProperty:"governance",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate96(data.governance, {instancePath:instancePath+"/governance",parentData:data,parentDataProperty:"governance",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 }
 if(data.oversight !== undefined){
-if(!(validate43(data.oversight, {instancePath:instancePath+"/oversight",parentData:data,parentDataProperty:"oversight",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate98(data.oversight, {instancePath:instancePath+"/oversight",parentData:data,parentDataProperty:"oversight",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 }
 if(data.session !== undefined){
-if(!(validate45(data.session, {instancePath:instancePath+"/session",parentData:data,parentDataProperty:"session",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+if(!(validate100(data.session, {instancePath:instancePath+"/session",parentData:data,parentDataProperty:"session",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
 errors = vErrors.length;
 }
 }
 if(data.caller !== undefined){
-if(!(validate47(data.caller, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate102(data.caller, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
 errors = vErrors.length;
 }
 }
@@ -3675,7 +3675,7 @@ vErrors.push(err92);
 errors++;
 }
 if(!(((data44 === "satisfied") || (data44 === "pending")) || (data44 === "failed"))){
-const err93 = {instancePath:instancePath+"/intent/stack/" + i1+"/status",schemaPath:"#/$defs/intent/properties/stack/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema111.properties.stack.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err93 = {instancePath:instancePath+"/intent/stack/" + i1+"/status",schemaPath:"#/$defs/intent/properties/stack/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema181.properties.stack.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -4096,7 +4096,7 @@ vErrors.push(err127);
 errors++;
 }
 if(!(((data63 === "caller") || (data63 === "agent")) || (data63 === "system"))){
-const err128 = {instancePath:instancePath+"/transcript/turns/" + i4+"/role",schemaPath:"#/$defs/transcript/properties/turns/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema113.properties.turns.items.properties.role.enum},message:"must be equal to one of the allowed values"};
+const err128 = {instancePath:instancePath+"/transcript/turns/" + i4+"/role",schemaPath:"#/$defs/transcript/properties/turns/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema183.properties.turns.items.properties.role.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -4317,8 +4317,8 @@ let data75 = data.decisions;
 if(Array.isArray(data75)){
 const len8 = data75.length;
 for(let i8=0; i8<len8; i8++){
-if(!(validate49(data75[i8], {instancePath:instancePath+"/decisions/" + i8,parentData:data75,parentDataProperty:i8,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+if(!(validate104(data75[i8], {instancePath:instancePath+"/decisions/" + i8,parentData:data75,parentDataProperty:i8,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
 errors = vErrors.length;
 }
 }
@@ -4404,7 +4404,7 @@ vErrors.push(err150);
 errors++;
 }
 if(!(((data83 === "mask") || (data83 === "drop")) || (data83 === "none"))){
-const err151 = {instancePath:instancePath+"/policy/redaction/pii",schemaPath:"#/$defs/policy/properties/redaction/properties/pii/enum",keyword:"enum",params:{allowedValues: schema117.properties.redaction.properties.pii.enum},message:"must be equal to one of the allowed values"};
+const err151 = {instancePath:instancePath+"/policy/redaction/pii",schemaPath:"#/$defs/policy/properties/redaction/properties/pii/enum",keyword:"enum",params:{allowedValues: schema187.properties.redaction.properties.pii.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -4427,7 +4427,7 @@ vErrors.push(err152);
 errors++;
 }
 if(!(((data84 === "mask") || (data84 === "drop")) || (data84 === "none"))){
-const err153 = {instancePath:instancePath+"/policy/redaction/pci",schemaPath:"#/$defs/policy/properties/redaction/properties/pci/enum",keyword:"enum",params:{allowedValues: schema117.properties.redaction.properties.pci.enum},message:"must be equal to one of the allowed values"};
+const err153 = {instancePath:instancePath+"/policy/redaction/pci",schemaPath:"#/$defs/policy/properties/redaction/properties/pci/enum",keyword:"enum",params:{allowedValues: schema187.properties.redaction.properties.pci.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -4450,7 +4450,7 @@ vErrors.push(err154);
 errors++;
 }
 if(!(((data85 === "mask") || (data85 === "drop")) || (data85 === "none"))){
-const err155 = {instancePath:instancePath+"/policy/redaction/phi",schemaPath:"#/$defs/policy/properties/redaction/properties/phi/enum",keyword:"enum",params:{allowedValues: schema117.properties.redaction.properties.phi.enum},message:"must be equal to one of the allowed values"};
+const err155 = {instancePath:instancePath+"/policy/redaction/phi",schemaPath:"#/$defs/policy/properties/redaction/properties/phi/enum",keyword:"enum",params:{allowedValues: schema187.properties.redaction.properties.phi.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -4507,7 +4507,7 @@ const len10 = data88.length;
 for(let i10=0; i10<len10; i10++){
 let data89 = data88[i10];
 if(typeof data89 === "string"){
-if(!pattern7.test(data89)){
+if(!pattern242.test(data89)){
 const err159 = {instancePath:instancePath+"/policy/dataResidency/" + i10,schemaPath:"#/$defs/policy/properties/dataResidency/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z]{2,4}$"},message:"must match pattern \""+"^[A-Z]{2,4}$"+"\""};
 if(vErrors === null){
 vErrors = [err159];
@@ -4589,7 +4589,7 @@ vErrors.push(err165);
 errors++;
 }
 if(!((((((data91 === "PROPOSE") || (data91 === "ACCEPT")) || (data91 === "REJECT")) || (data91 === "ASSUME")) || (data91 === "RETURN")) || (data91 === "INCIDENT"))){
-const err166 = {instancePath:instancePath+"/control/verb",schemaPath:"#/$defs/control/properties/verb/enum",keyword:"enum",params:{allowedValues: schema118.properties.verb.enum},message:"must be equal to one of the allowed values"};
+const err166 = {instancePath:instancePath+"/control/verb",schemaPath:"#/$defs/control/properties/verb/enum",keyword:"enum",params:{allowedValues: schema188.properties.verb.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -4708,7 +4708,7 @@ errors++;
 if(data90.nonce !== undefined){
 let data100 = data90.nonce;
 if(typeof data100 === "string"){
-if(!pattern19.test(data100)){
+if(!pattern254.test(data100)){
 const err175 = {instancePath:instancePath+"/control/nonce",schemaPath:"#/$defs/control/properties/nonce/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16,}$"},message:"must match pattern \""+"^[0-9a-f]{16,}$"+"\""};
 if(vErrors === null){
 vErrors = [err175];
@@ -4780,7 +4780,7 @@ errors++;
 if(data101.leafHash !== undefined){
 let data103 = data101.leafHash;
 if(typeof data103 === "string"){
-if(!pattern6.test(data103)){
+if(!pattern31.test(data103)){
 const err181 = {instancePath:instancePath+"/transparency/leafHash",schemaPath:"#/$defs/transparency/properties/leafHash/pattern",keyword:"pattern",params:{pattern: "^sha256:[0-9a-f]{64}$"},message:"must match pattern \""+"^sha256:[0-9a-f]{64}$"+"\""};
 if(vErrors === null){
 vErrors = [err181];
@@ -4876,7 +4876,7 @@ vErrors.push(err188);
 errors++;
 }
 if(!((data107 === "EdDSA") || (data107 === "ML-DSA-65"))){
-const err189 = {instancePath:instancePath+"/signatures/" + i12+"/alg",schemaPath:"#/$defs/signature/properties/alg/enum",keyword:"enum",params:{allowedValues: schema120.properties.alg.enum},message:"must be equal to one of the allowed values"};
+const err189 = {instancePath:instancePath+"/signatures/" + i12+"/alg",schemaPath:"#/$defs/signature/properties/alg/enum",keyword:"enum",params:{allowedValues: schema190.properties.alg.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -4933,9 +4933,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate91.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate36.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate91.evaluated = {"dynamicProps":true,"dynamicItems":false};
 

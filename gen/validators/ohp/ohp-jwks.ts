@@ -4,17 +4,17 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate51;
-export default validate51;
-const schema121 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-jwks.schema.json","title":"OHP JWK Set","description":"Schema for /.well-known/ohp-jwks.json, the published JWK Set used by OHP issuers and receivers. Mirrors RFC 7517 §5 with OHP-specific guidance on use claims.","type":"object","required":["keys"],"properties":{"keys":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/jwk"}},"publishedAt":{"type":"string","format":"date-time","description":"When this JWK Set was last published."},"rotationPolicy":{"type":"object","description":"Declared rotation cadence (informative).","properties":{"signKeysMaxAgeDays":{"type":"integer","minimum":1,"maximum":90},"encKeysMaxAgeDays":{"type":"integer","minimum":1,"maximum":30},"revokedKeyRetentionHours":{"type":"integer","minimum":1}}}},"$defs":{"jwk":{"type":"object","required":["kty","kid","use"],"properties":{"kty":{"type":"string","enum":["OKP","EC","RSA","AKP"],"description":"Key type. OKP for Ed25519 / X25519; AKP for ML-DSA-65."},"kid":{"type":"string","description":"Key identifier. Stable across the key's life."},"use":{"type":"string","enum":["sig","enc"],"description":"sig = envelope signing; enc = HPKE sealing recipient."},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65","HPKE/X25519-SHA256-CHACHA20POLY1305"],"description":"Algorithm this key is used for."},"crv":{"type":"string","enum":["Ed25519","X25519"]},"x":{"type":"string","description":"Base64url-encoded public key bytes (OKP/EC)."},"y":{"type":"string","description":"Base64url-encoded public key bytes (EC only)."},"pub":{"type":"string","description":"Base64url-encoded public key bytes (AKP / ML-DSA)."},"validFrom":{"type":"string","format":"date-time"},"validUntil":{"type":"string","format":"date-time"},"revoked":{"type":"boolean","description":"If true, this key has been revoked but is retained for verification of in-flight envelopes."}}}}};
-const schema122 = {"type":"object","required":["kty","kid","use"],"properties":{"kty":{"type":"string","enum":["OKP","EC","RSA","AKP"],"description":"Key type. OKP for Ed25519 / X25519; AKP for ML-DSA-65."},"kid":{"type":"string","description":"Key identifier. Stable across the key's life."},"use":{"type":"string","enum":["sig","enc"],"description":"sig = envelope signing; enc = HPKE sealing recipient."},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65","HPKE/X25519-SHA256-CHACHA20POLY1305"],"description":"Algorithm this key is used for."},"crv":{"type":"string","enum":["Ed25519","X25519"]},"x":{"type":"string","description":"Base64url-encoded public key bytes (OKP/EC)."},"y":{"type":"string","description":"Base64url-encoded public key bytes (EC only)."},"pub":{"type":"string","description":"Base64url-encoded public key bytes (AKP / ML-DSA)."},"validFrom":{"type":"string","format":"date-time"},"validUntil":{"type":"string","format":"date-time"},"revoked":{"type":"boolean","description":"If true, this key has been revoked but is retained for verification of in-flight envelopes."}}};
-const formats0 = fullFormats["date-time"];
+export const validate = validate106;
+export default validate106;
+const schema191 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://schemas.agentwire.dev/ohp/v0.1/ohp-jwks.schema.json","title":"OHP JWK Set","description":"Schema for /.well-known/ohp-jwks.json, the published JWK Set used by OHP issuers and receivers. Mirrors RFC 7517 §5 with OHP-specific guidance on use claims.","type":"object","required":["keys"],"properties":{"keys":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/jwk"}},"publishedAt":{"type":"string","format":"date-time","description":"When this JWK Set was last published."},"rotationPolicy":{"type":"object","description":"Declared rotation cadence (informative).","properties":{"signKeysMaxAgeDays":{"type":"integer","minimum":1,"maximum":90},"encKeysMaxAgeDays":{"type":"integer","minimum":1,"maximum":30},"revokedKeyRetentionHours":{"type":"integer","minimum":1}}}},"$defs":{"jwk":{"type":"object","required":["kty","kid","use"],"properties":{"kty":{"type":"string","enum":["OKP","EC","RSA","AKP"],"description":"Key type. OKP for Ed25519 / X25519; AKP for ML-DSA-65."},"kid":{"type":"string","description":"Key identifier. Stable across the key's life."},"use":{"type":"string","enum":["sig","enc"],"description":"sig = envelope signing; enc = HPKE sealing recipient."},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65","HPKE/X25519-SHA256-CHACHA20POLY1305"],"description":"Algorithm this key is used for."},"crv":{"type":"string","enum":["Ed25519","X25519"]},"x":{"type":"string","description":"Base64url-encoded public key bytes (OKP/EC)."},"y":{"type":"string","description":"Base64url-encoded public key bytes (EC only)."},"pub":{"type":"string","description":"Base64url-encoded public key bytes (AKP / ML-DSA)."},"validFrom":{"type":"string","format":"date-time"},"validUntil":{"type":"string","format":"date-time"},"revoked":{"type":"boolean","description":"If true, this key has been revoked but is retained for verification of in-flight envelopes."}}}}};
+const schema192 = {"type":"object","required":["kty","kid","use"],"properties":{"kty":{"type":"string","enum":["OKP","EC","RSA","AKP"],"description":"Key type. OKP for Ed25519 / X25519; AKP for ML-DSA-65."},"kid":{"type":"string","description":"Key identifier. Stable across the key's life."},"use":{"type":"string","enum":["sig","enc"],"description":"sig = envelope signing; enc = HPKE sealing recipient."},"alg":{"type":"string","enum":["EdDSA","ML-DSA-65","HPKE/X25519-SHA256-CHACHA20POLY1305"],"description":"Algorithm this key is used for."},"crv":{"type":"string","enum":["Ed25519","X25519"]},"x":{"type":"string","description":"Base64url-encoded public key bytes (OKP/EC)."},"y":{"type":"string","description":"Base64url-encoded public key bytes (EC only)."},"pub":{"type":"string","description":"Base64url-encoded public key bytes (AKP / ML-DSA)."},"validFrom":{"type":"string","format":"date-time"},"validUntil":{"type":"string","format":"date-time"},"revoked":{"type":"boolean","description":"If true, this key has been revoked but is retained for verification of in-flight envelopes."}}};
+const formats10 = fullFormats["date-time"];
 
-function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ohp/v0.1/ohp-jwks.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate51.evaluated;
+const evaluated0 = validate106.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -92,7 +92,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((((data2 === "OKP") || (data2 === "EC")) || (data2 === "RSA")) || (data2 === "AKP"))){
-const err6 = {instancePath:instancePath+"/keys/" + i0+"/kty",schemaPath:"#/$defs/jwk/properties/kty/enum",keyword:"enum",params:{allowedValues: schema122.properties.kty.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/keys/" + i0+"/kty",schemaPath:"#/$defs/jwk/properties/kty/enum",keyword:"enum",params:{allowedValues: schema192.properties.kty.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -127,7 +127,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!((data4 === "sig") || (data4 === "enc"))){
-const err9 = {instancePath:instancePath+"/keys/" + i0+"/use",schemaPath:"#/$defs/jwk/properties/use/enum",keyword:"enum",params:{allowedValues: schema122.properties.use.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/keys/" + i0+"/use",schemaPath:"#/$defs/jwk/properties/use/enum",keyword:"enum",params:{allowedValues: schema192.properties.use.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -150,7 +150,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!(((data5 === "EdDSA") || (data5 === "ML-DSA-65")) || (data5 === "HPKE/X25519-SHA256-CHACHA20POLY1305"))){
-const err11 = {instancePath:instancePath+"/keys/" + i0+"/alg",schemaPath:"#/$defs/jwk/properties/alg/enum",keyword:"enum",params:{allowedValues: schema122.properties.alg.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/keys/" + i0+"/alg",schemaPath:"#/$defs/jwk/properties/alg/enum",keyword:"enum",params:{allowedValues: schema192.properties.alg.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -173,7 +173,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!((data6 === "Ed25519") || (data6 === "X25519"))){
-const err13 = {instancePath:instancePath+"/keys/" + i0+"/crv",schemaPath:"#/$defs/jwk/properties/crv/enum",keyword:"enum",params:{allowedValues: schema122.properties.crv.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/keys/" + i0+"/crv",schemaPath:"#/$defs/jwk/properties/crv/enum",keyword:"enum",params:{allowedValues: schema192.properties.crv.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -222,7 +222,7 @@ errors++;
 if(data1.validFrom !== undefined){
 let data10 = data1.validFrom;
 if(typeof data10 === "string"){
-if(!(formats0.validate(data10))){
+if(!(formats10.validate(data10))){
 const err17 = {instancePath:instancePath+"/keys/" + i0+"/validFrom",schemaPath:"#/$defs/jwk/properties/validFrom/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -247,7 +247,7 @@ errors++;
 if(data1.validUntil !== undefined){
 let data11 = data1.validUntil;
 if(typeof data11 === "string"){
-if(!(formats0.validate(data11))){
+if(!(formats10.validate(data11))){
 const err19 = {instancePath:instancePath+"/keys/" + i0+"/validUntil",schemaPath:"#/$defs/jwk/properties/validUntil/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err19];
@@ -308,7 +308,7 @@ errors++;
 if(data.publishedAt !== undefined){
 let data13 = data.publishedAt;
 if(typeof data13 === "string"){
-if(!(formats0.validate(data13))){
+if(!(formats10.validate(data13))){
 const err24 = {instancePath:instancePath+"/publishedAt",schemaPath:"#/properties/publishedAt/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
 if(vErrors === null){
 vErrors = [err24];
@@ -451,8 +451,8 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate51.errors = vErrors;
+validate106.errors = vErrors;
 return errors === 0;
 }
-validate51.evaluated = {"props":{"keys":true,"publishedAt":true,"rotationPolicy":true},"dynamicProps":false,"dynamicItems":false};
+validate106.evaluated = {"props":{"keys":true,"publishedAt":true,"rotationPolicy":true},"dynamicProps":false,"dynamicItems":false};
 

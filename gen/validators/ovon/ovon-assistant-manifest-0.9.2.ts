@@ -4,17 +4,17 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate54;
-export default validate54;
-const schema127 = {"$id":"https://schemas.agentwire.dev/ovon/assistant-manifest/0.9.2/assistant-manifest-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of an 'assistant manifest’ - a standard format for publishing the identity and capability of an OVON agent.","type":"object","required":["identification","capabilities"],"properties":{"identification":{"required":["serviceUrl","organization","conversationalName"],"properties":{"speakerUri":{"$ref":"#/$defs/uri","description":"The unique identity of the agent."},"serviceUrl":{"$ref":"#/$defs/url","description":"The endpoint of the conversational assistant."},"organization":{"type":"string","description":"The name of the organization administering this assistant."},"conversationalName":{"type":"string","description":"The 'given name' of the conversational agent."},"department":{"type":"string","description":"The department within the organization."},"role":{"type":"string","description":"The 'job title', or 'role' of the assistant."},"synopsis":{"type":"string","description":"A sentence signposting the who the assistant is and their area of expertise."}}},"capabilities":{"type":"array","description":"A list of capabilities supported by this endpoint.","items":{"type":"object","description":"One of the capabilities supported by this endpoint.","required":["keyphrases","descriptions"],"properties":{"keyphrases":{"type":"array","description":"A list of searchable key phrases.","items":{"type":"string","description":"A searchable key phrase"}},"languages":{"type":"array","description":"A list of the languages supported by this capability.","items":{"type":"string","description":"A language supported by this capability"}},"descriptions":{"type":"array","description":"A set of searchable texts, in no particular order, describing the services and capabilities of the assistant.","items":{"type":"string","description":"A searchable text describing one of the services or capabilities of the assistant."}},"supportedLayers":{"type":"object","description":"The input and output capabilities supported by this endpoint.","required":["input","output"],"properties":{"input":{"type":"array","description":"A list of the dialogEvent layers supported as input for this capability.","items":{"type":"string","description":"A dialogEvent input layer supported by this capability"}},"output":{"type":"array","description":"A list of the dialogEvent layers supported as output for this capability.","items":{"type":"string","description":"A dialogEvent output layer supported by this capability"}}}}}}}},"$defs":{"url":{"type":"string","description":"Any valid URL"},"uri":{"type":"string","description":"Any valid URI"}}};
-const schema128 = {"type":"string","description":"Any valid URI"};
-const schema129 = {"type":"string","description":"Any valid URL"};
+export const validate = validate109;
+export default validate109;
+const schema197 = {"$id":"https://schemas.agentwire.dev/ovon/assistant-manifest/0.9.2/assistant-manifest-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of an 'assistant manifest’ - a standard format for publishing the identity and capability of an OVON agent.","type":"object","required":["identification","capabilities"],"properties":{"identification":{"required":["serviceUrl","organization","conversationalName"],"properties":{"speakerUri":{"$ref":"#/$defs/uri","description":"The unique identity of the agent."},"serviceUrl":{"$ref":"#/$defs/url","description":"The endpoint of the conversational assistant."},"organization":{"type":"string","description":"The name of the organization administering this assistant."},"conversationalName":{"type":"string","description":"The 'given name' of the conversational agent."},"department":{"type":"string","description":"The department within the organization."},"role":{"type":"string","description":"The 'job title', or 'role' of the assistant."},"synopsis":{"type":"string","description":"A sentence signposting the who the assistant is and their area of expertise."}}},"capabilities":{"type":"array","description":"A list of capabilities supported by this endpoint.","items":{"type":"object","description":"One of the capabilities supported by this endpoint.","required":["keyphrases","descriptions"],"properties":{"keyphrases":{"type":"array","description":"A list of searchable key phrases.","items":{"type":"string","description":"A searchable key phrase"}},"languages":{"type":"array","description":"A list of the languages supported by this capability.","items":{"type":"string","description":"A language supported by this capability"}},"descriptions":{"type":"array","description":"A set of searchable texts, in no particular order, describing the services and capabilities of the assistant.","items":{"type":"string","description":"A searchable text describing one of the services or capabilities of the assistant."}},"supportedLayers":{"type":"object","description":"The input and output capabilities supported by this endpoint.","required":["input","output"],"properties":{"input":{"type":"array","description":"A list of the dialogEvent layers supported as input for this capability.","items":{"type":"string","description":"A dialogEvent input layer supported by this capability"}},"output":{"type":"array","description":"A list of the dialogEvent layers supported as output for this capability.","items":{"type":"string","description":"A dialogEvent output layer supported by this capability"}}}}}}}},"$defs":{"url":{"type":"string","description":"Any valid URL"},"uri":{"type":"string","description":"Any valid URI"}}};
+const schema198 = {"type":"string","description":"Any valid URI"};
+const schema199 = {"type":"string","description":"Any valid URL"};
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate109(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ovon/assistant-manifest/0.9.2/assistant-manifest-schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate109.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -398,8 +398,8 @@ vErrors.push(err29);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate109.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":{"identification":true,"capabilities":true},"dynamicProps":false,"dynamicItems":false};
+validate109.evaluated = {"props":{"identification":true,"capabilities":true},"dynamicProps":false,"dynamicItems":false};
 

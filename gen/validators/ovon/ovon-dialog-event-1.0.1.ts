@@ -4,17 +4,17 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate55;
-export default validate55;
-const schema130 = {"$id":"https://schemas.agentwire.dev/ovon/dialog-event/1.0.1/dialog-event-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'language event’ that is to say any information associated with a phrase, utterance or part of an utterance.","type":"object","required":["id","speakerId","span","features"],"properties":{"id":{"type":"string"},"previousId":{"type":"string"},"speakerId":{"type":"string"},"span":{"$ref":"#/$defs/span"},"features":{"type":"object","patternProperties":{".*":{"$ref":"#/$defs/features"}}}},"$defs":{"features":{"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}},"token":{"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}},"url":{"type":"string","description":"Any valid URL"},"jsonpath":{"type":"string","description":"an expression in JSON Path syntax"},"span":{"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}},"isoTime":{"description":"A string in ISO 8601 absolute format."},"isoDuration":{"description":"A string in ISO 8601 duration format."}}};
-const schema131 = {"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}};
-const schema132 = {"description":"A string in ISO 8601 absolute format."};
-const schema134 = {"description":"A string in ISO 8601 duration format."};
+export const validate = validate110;
+export default validate110;
+const schema200 = {"$id":"https://schemas.agentwire.dev/ovon/dialog-event/1.0.1/dialog-event-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'language event’ that is to say any information associated with a phrase, utterance or part of an utterance.","type":"object","required":["id","speakerId","span","features"],"properties":{"id":{"type":"string"},"previousId":{"type":"string"},"speakerId":{"type":"string"},"span":{"$ref":"#/$defs/span"},"features":{"type":"object","patternProperties":{".*":{"$ref":"#/$defs/features"}}}},"$defs":{"features":{"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}},"token":{"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}},"url":{"type":"string","description":"Any valid URL"},"jsonpath":{"type":"string","description":"an expression in JSON Path syntax"},"span":{"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}},"isoTime":{"description":"A string in ISO 8601 absolute format."},"isoDuration":{"description":"A string in ISO 8601 duration format."}}};
+const schema201 = {"anyOf":[{"required":["startTime"]},{"required":["startOffset"]}],"properties":{"startTime":{"$ref":"#/$defs/isoTime"},"endTime":{"$ref":"#/$defs/isoTime"},"startOffset":{"$ref":"#/$defs/isoDuration"},"endOffset":{"$ref":"#/$defs/isoDuration"}}};
+const schema202 = {"description":"A string in ISO 8601 absolute format."};
+const schema204 = {"description":"A string in ISO 8601 duration format."};
 
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate56.evaluated;
+const evaluated0 = validate111.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -74,20 +74,20 @@ vErrors = null;
 }
 }
 }
-validate56.errors = vErrors;
+validate111.errors = vErrors;
 return errors === 0;
 }
-validate56.evaluated = {"props":{"startTime":true,"endTime":true,"startOffset":true,"endOffset":true},"dynamicProps":false,"dynamicItems":false};
+validate111.evaluated = {"props":{"startTime":true,"endTime":true,"startOffset":true,"endOffset":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema136 = {"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}};
-const schema137 = {"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}};
-const schema138 = {"type":"string","description":"Any valid URL"};
-const schema139 = {"type":"string","description":"an expression in JSON Path syntax"};
+const schema206 = {"type":"object","required":["mimeType","tokens"],"properties":{"encoding":{"type":"string","description":"The text encoding of the token values"},"mimeType":{"type":"string","description":"The mimeType of the token values"},"lang":{"type":"string","description":"The language of the token values"},"tokenSchema":{"type":"string","description":"A schema restricting the token values"},"tokens":{"type":"array","items":{"$ref":"#/$defs/token"},"alternates":{"type":"array","items":{"type":"array","items":{"type":"object","$ref":"#/$defs/token"}}}}}};
+const schema207 = {"type":"object","anyOf":[{"required":["value"]},{"required":["valueUrl"]}],"properties":{"value":{"type":["number","string","object","array","boolean"]},"valueUrl":{"$ref":"#/$defs/url"},"confidence":{"type":"number"},"span":{"$ref":"#/$defs/span"},"links":{"type":"array","items":{"$ref":"#/$defs/jsonpath"}}}};
+const schema208 = {"type":"string","description":"Any valid URL"};
+const schema209 = {"type":"string","description":"an expression in JSON Path syntax"};
 
-function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate59.evaluated;
+const evaluated0 = validate114.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -151,7 +151,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.value !== undefined){
 let data0 = data.value;
 if((((!data0 || typeof data0 != "object") && (!((typeof data0 == "number") && (isFinite(data0))))) && (typeof data0 !== "string")) && (typeof data0 !== "boolean")){
-const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: schema137.properties.value.type},message:"must be number,string,object,array,boolean"};
+const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: schema207.properties.value.type},message:"must be number,string,object,array,boolean"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -187,8 +187,8 @@ errors++;
 }
 }
 if(data.span !== undefined){
-if(!(validate56(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+if(!(validate111(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
 errors = vErrors.length;
 }
 }
@@ -231,16 +231,16 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate59.errors = vErrors;
+validate114.errors = vErrors;
 return errors === 0;
 }
-validate59.evaluated = {"props":{"value":true,"valueUrl":true,"confidence":true,"span":true,"links":true},"dynamicProps":false,"dynamicItems":false};
+validate114.evaluated = {"props":{"value":true,"valueUrl":true,"confidence":true,"span":true,"links":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate58(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate58.evaluated;
+const evaluated0 = validate113.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -321,8 +321,8 @@ let data4 = data.tokens;
 if(Array.isArray(data4)){
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate59(data4[i0], {instancePath:instancePath+"/tokens/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
+if(!(validate114(data4[i0], {instancePath:instancePath+"/tokens/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate114.errors : vErrors.concat(validate114.errors);
 errors = vErrors.length;
 }
 }
@@ -349,18 +349,18 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate58.errors = vErrors;
+validate113.errors = vErrors;
 return errors === 0;
 }
-validate58.evaluated = {"props":{"encoding":true,"mimeType":true,"lang":true,"tokenSchema":true,"tokens":true},"dynamicProps":false,"dynamicItems":false};
+validate113.evaluated = {"props":{"encoding":true,"mimeType":true,"lang":true,"tokenSchema":true,"tokens":true},"dynamicProps":false,"dynamicItems":false};
 
-const pattern4 = new RegExp(".*", "u");
+const pattern239 = new RegExp(".*", "u");
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate110(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ovon/dialog-event/1.0.1/dialog-event-schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate55.evaluated;
+const evaluated0 = validate110.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -445,8 +445,8 @@ errors++;
 }
 }
 if(data.span !== undefined){
-if(!(validate56(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+if(!(validate111(data.span, {instancePath:instancePath+"/span",parentData:data,parentDataProperty:"span",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
 errors = vErrors.length;
 }
 }
@@ -455,9 +455,9 @@ let data4 = data.features;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 var props0 = {};
 for(const key0 in data4){
-if(pattern4.test(key0)){
-if(!(validate58(data4[key0], {instancePath:instancePath+"/features/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data4,parentDataProperty:key0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
+if(pattern239.test(key0)){
+if(!(validate113(data4[key0], {instancePath:instancePath+"/features/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data4,parentDataProperty:key0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
 errors = vErrors.length;
 }
 props0[key0] = true;
@@ -486,8 +486,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate110.errors = vErrors;
 return errors === 0;
 }
-validate55.evaluated = {"props":{"id":true,"previousId":true,"speakerId":true,"span":true,"features":true},"dynamicProps":false,"dynamicItems":false};
+validate110.evaluated = {"props":{"id":true,"previousId":true,"speakerId":true,"span":true,"features":true},"dynamicProps":false,"dynamicItems":false};
 

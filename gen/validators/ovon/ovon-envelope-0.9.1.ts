@@ -4,17 +4,17 @@
 /* eslint-disable */
 import { fullFormats } from "ajv-formats/dist/formats.js";
 "use strict";
-export const validate = validate64;
-export default validate64;
-const schema145 = {"$id":"https://schemas.agentwire.dev/ovon/conversation-envelope/0.9.1/conversation-envelope-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'dialogue envelope’ - the universal data exchange format for an OVON compliant interoperable agent.","type":"object","required":["ovon"],"properties":{"ovon":{"required":["schema","conversation","sender","events"],"properties":{"schema":{"type":"object","required":["version"],"properties":{"version":{"type":"string","description":"The version of the dialog envelope specification matching this envelope."},"url":{"$ref":"#/$defs/url"}}},"conversation":{"required":["id"],"properties":{"id":{"type":"string","description":"Unique identifier for the current conversation with the user."},"persistent_state":{"type":"object","description":"Container for an arbitrary set of key value pairs to be persisted.","additionalProperties":{"type":"object"}}}},"sender":{"type":"object","required":["from"],"properties":{"from":{"$ref":"#/$defs/uri","description":"The URI of the sender of the envelope."},"replyTo":{"$ref":"#/$defs/uri","description":"The URI to direct responses to the envelope."}}},"responseCode":{"type":"object","required":["code"],"properties":{"code":{"type":"integer"},"description":{"type":"string"}}},"events":{"type":"array","items":{"type":"object","properties":{"eventType":{"type":"string","enum":["utterance","whisper","invite","bye"]}},"allOf":[{"if":{"properties":{"eventType":{"const":"utterance"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the utterance event.","type":"object","properties":{"dialogEvent":{"ref":"https://github.com/open-voice-interoperability/lib-interop/tree/main/schemas/dialog-event/1.0.1/dialog-event-schema.json"}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"whisper"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the whisper event.","type":"object","properties":{"dialogEvent":{"ref":"https://github.com/open-voice-interoperability/lib-interop/tree/main/schemas/dialog-event/1.0.1/dialog-event-schema.json"}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"invite"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the invite event.","type":"object","properties":{"to":{"type":"object","properties":{"url":{"$ref":"#/$defs/url","description":"The URL of the agent to be invited."}},"additionalProperties":false}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"bye"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the bye event.","type":"object","properties":{},"additionalProperties":false}}}}]}}}}},"$defs":{"url":{"type":"string","description":"Any valid URL"},"uri":{"type":"string","description":"Any valid URI"}}};
-const schema146 = {"type":"string","description":"Any valid URL"};
-const schema147 = {"type":"string","description":"Any valid URI"};
+export const validate = validate119;
+export default validate119;
+const schema215 = {"$id":"https://schemas.agentwire.dev/ovon/conversation-envelope/0.9.1/conversation-envelope-schema.json","$schema":"https://json-schema.org/draft/2020-12/schema","description":"A representation of a 'dialogue envelope’ - the universal data exchange format for an OVON compliant interoperable agent.","type":"object","required":["ovon"],"properties":{"ovon":{"required":["schema","conversation","sender","events"],"properties":{"schema":{"type":"object","required":["version"],"properties":{"version":{"type":"string","description":"The version of the dialog envelope specification matching this envelope."},"url":{"$ref":"#/$defs/url"}}},"conversation":{"required":["id"],"properties":{"id":{"type":"string","description":"Unique identifier for the current conversation with the user."},"persistent_state":{"type":"object","description":"Container for an arbitrary set of key value pairs to be persisted.","additionalProperties":{"type":"object"}}}},"sender":{"type":"object","required":["from"],"properties":{"from":{"$ref":"#/$defs/uri","description":"The URI of the sender of the envelope."},"replyTo":{"$ref":"#/$defs/uri","description":"The URI to direct responses to the envelope."}}},"responseCode":{"type":"object","required":["code"],"properties":{"code":{"type":"integer"},"description":{"type":"string"}}},"events":{"type":"array","items":{"type":"object","properties":{"eventType":{"type":"string","enum":["utterance","whisper","invite","bye"]}},"allOf":[{"if":{"properties":{"eventType":{"const":"utterance"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the utterance event.","type":"object","properties":{"dialogEvent":{"ref":"https://github.com/open-voice-interoperability/lib-interop/tree/main/schemas/dialog-event/1.0.1/dialog-event-schema.json"}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"whisper"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the whisper event.","type":"object","properties":{"dialogEvent":{"ref":"https://github.com/open-voice-interoperability/lib-interop/tree/main/schemas/dialog-event/1.0.1/dialog-event-schema.json"}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"invite"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the invite event.","type":"object","properties":{"to":{"type":"object","properties":{"url":{"$ref":"#/$defs/url","description":"The URL of the agent to be invited."}},"additionalProperties":false}},"additionalProperties":false}}}},{"if":{"properties":{"eventType":{"const":"bye"}},"required":["eventType"]},"then":{"properties":{"parameters":{"description":"Parameters for the bye event.","type":"object","properties":{},"additionalProperties":false}}}}]}}}}},"$defs":{"url":{"type":"string","description":"Any valid URL"},"uri":{"type":"string","description":"Any valid URI"}}};
+const schema216 = {"type":"string","description":"Any valid URL"};
+const schema217 = {"type":"string","description":"Any valid URI"};
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate119(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://schemas.agentwire.dev/ovon/conversation-envelope/0.9.1/conversation-envelope-schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate64.evaluated;
+const evaluated0 = validate119.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -722,7 +722,7 @@ vErrors.push(err44);
 errors++;
 }
 if(!((((data26 === "utterance") || (data26 === "whisper")) || (data26 === "invite")) || (data26 === "bye"))){
-const err45 = {instancePath:instancePath+"/ovon/events/" + i0+"/eventType",schemaPath:"#/properties/ovon/properties/events/items/properties/eventType/enum",keyword:"enum",params:{allowedValues: schema145.properties.ovon.properties.events.items.properties.eventType.enum},message:"must be equal to one of the allowed values"};
+const err45 = {instancePath:instancePath+"/ovon/events/" + i0+"/eventType",schemaPath:"#/properties/ovon/properties/events/items/properties/eventType/enum",keyword:"enum",params:{allowedValues: schema215.properties.ovon.properties.events.items.properties.eventType.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -769,8 +769,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate119.errors = vErrors;
 return errors === 0;
 }
-validate64.evaluated = {"props":{"ovon":true},"dynamicProps":false,"dynamicItems":false};
+validate119.evaluated = {"props":{"ovon":true},"dynamicProps":false,"dynamicItems":false};
 
