@@ -124,6 +124,8 @@ export { sipInfoTransport } from "./ohp/bindings/sip-info/transport.js";
 export * from "./node/server.js";
 export * from "./node/node.js";
 export { runOhpFlows, type FlowResult, type OhpFlowsOptions } from "./demo/ohp-flows.js";
+// Stores: PostgreSQL backend for several nodes, migrations, store selection
+export * from "./store/index.js";
 
 // Trust services, one namespace each (did:web/did:key, DPoP, SD-JWT VC, OpenID Federation,
 // the RFC 9162 transparency log, receipt hash chains); their error classes at top level.

@@ -5,10 +5,10 @@ import { parseJsonStrict } from "../json/parse.js";
 import { parseNodeConfig, startAgentwireNode, type NodeConfig } from "../node/node.js";
 import { EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
-const USAGE = `usage: agentwire serve [--port P] [--grpc-port G] [--data DIR] [--config FILE]
+const USAGE = `usage: agentwire serve [--port P] [--grpc-port G] [--data DIR] [--store URL] [--config FILE]
 
 Starts a local agentwire node on loopback: an OHP receiver and sender with an embedded store
-(DIR/ohp.sqlite), keys generated on first start (DIR/keys/private.jwks.json, mode 0600), and
+(DIR/ohp.sqlite, or a PostgreSQL database shared with other nodes: --store), keys generated on first start (DIR/keys/private.jwks.json, mode 0600), and
 every binding: ohp/https (POST /ohp/v1/transfer), ohp/grpc (/ohp.v0_1.Handoff/Stream over h2c on
 G; gRPC-Web and Connect also on P), ohp/ws and ohp/sip-info when available, and the well-known
 documents (/.well-known/ohp-capabilities.json, ohp-jwks.json, did.json). Logs JSON lines to
@@ -17,7 +17,11 @@ the config names one.
 
   --port P        HTTP port (default 8080; 0 = any free port)
   --grpc-port G   HTTP/2 cleartext gRPC port (default 8081; 0 = any free port)
-  --data DIR      data directory (default ./.agentwire)
+  --data DIR      data directory (default ./.agentwire): keys, and the SQLite store by default
+  --store URL     control-plane store: postgres://user@host/db shares handoffs, the answer cache,
+                  the replay store and rate limits between nodes (schema migrated at start;
+                  PGPASSWORD / ~/.pgpass keep the password off the command line); sqlite:PATH;
+                  default DIR/ohp.sqlite. Also AGENTWIRE_STORE. Keys stay in DIR.
   --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes", ...}
 
 Exit status: 0 after a graceful shutdown, 2 usage or startup error.`;
@@ -30,7 +34,7 @@ export const serveCommand: Command = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, config: { type: "string" } },
+      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, store: { type: "string" }, config: { type: "string" } },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const port = (v: string | undefined, d: number, name: string): number => {
@@ -44,8 +48,11 @@ export const serveCommand: Command = {
       const path = resolve(io.cwd, values.config);
       config = await parseNodeConfig(parseJsonStrict(await readFile(path, "utf8")), dirname(path));
     }
+    const store = values.store ?? process.env["AGENTWIRE_STORE"];
+    if (store !== undefined && !/^(postgres(ql)?:\/\/|sqlite(:|$))/i.test(store)) throw new UsageError("--store must be postgres://…, postgresql://…, sqlite or sqlite:PATH");
     const running = await startAgentwireNode({
       dataDir: resolve(io.cwd, values.data ?? ".agentwire"),
+      ...(store !== undefined ? { store: store.startsWith("sqlite:") ? `sqlite:${resolve(io.cwd, store.slice(7))}` : store } : {}),
       config,
       port: port(values.port, config.port ?? 8080, "--port"),
       grpcPort: values["grpc-port"] !== undefined ? port(values["grpc-port"], 8081, "--grpc-port") : (config.grpcPort ?? 8081),

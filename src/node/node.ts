@@ -24,8 +24,9 @@ import { SipInfoEndpoint } from "../ohp/bindings/sip-info/endpoint.js";
 import { sipInfoTransport } from "../ohp/bindings/sip-info/transport.js";
 import type { OhpBindingName } from "../ohp/bindings/types.js";
 import { OhpNode, type HandoffDecision, type NodeIdentity, type NodeLogEvent, type OhpTransport } from "../ohp/control/node.js";
-import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
+import type { HandoffStore } from "../ohp/control/store.js";
 import { parseReceiverPolicy, type ReceiverPolicy } from "../ohp/policy.js";
+import { openHandoffStore } from "../store/index.js";
 import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
 import { startOhpServers, type RunningOhpServers } from "./server.js";
 
@@ -124,6 +125,11 @@ export async function loadOrCreateKeys(dir: string): Promise<{ keys: PrivateKeyR
 /** Options of {@link startAgentwireNode}. */
 export interface AgentwireNodeOptions {
   readonly dataDir: string;
+  /**
+   * The control-plane store: `postgres://user@host/db` (shared by several nodes; migrated at
+   * start), `sqlite:PATH`, or undefined for the embedded DIR/ohp.sqlite. Keys stay in `dataDir`.
+   */
+  readonly store?: string;
   readonly config?: NodeConfig;
   readonly port?: number;
   readonly grpcPort?: number | false;
@@ -151,7 +157,12 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   await mkdir(options.dataDir, { recursive: true });
   const { keys, created } = await loadOrCreateKeys(options.dataDir);
   const log = options.log ?? (() => undefined);
-  const store = new SqliteHandoffStore(join(options.dataDir, "ohp.sqlite"));
+  const opened = await openHandoffStore(options.store, {
+    dataDir: options.dataDir,
+    ...(config.policy?.rateLimit !== undefined ? { rateLimit: config.policy.rateLimit } : {}),
+    onError: (e) => log({ at: new Date().toISOString(), event: "store-error", message: e.message }),
+  });
+  const store = opened.store;
   const trusted = new Map<string, Jwks<PublicJwk>>((config.trust ?? []).map((t) => [t.did, parseJwks(t.jwks)]));
   const webKeys = new WebIssuerKeySource({ allowInsecureLocalhost: true, resolveDocument: false });
   const reject = new Set(config.rejectPurposes ?? []);
@@ -173,6 +184,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     signingKeys: keys.filter((k) => k.use === "sig"),
     encryptionKeys: keys.filter((k) => k.use === "enc"),
     store,
+    ...(opened.rateLimiter ? { rateLimiter: opened.rateLimiter } : {}),
     trustedIssuers: trusted,
     ...(config.trustLocalhostDidWeb === false
       ? {}
@@ -207,7 +219,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       }
       if (req.method === "GET" && req.url === "/healthz") {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ ok: true, handoffs: store.list().length }));
+        res.end(JSON.stringify({ ok: true, store: opened.backend, handoffs: (await store.list()).length }));
         return true;
       }
       return false;
@@ -220,6 +232,9 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       endpoints["ohp/sip-info"] = sip.uri;
       await options.attach?.({ server, endpoints, node });
     },
+  }).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
   });
   if (config.identity?.did === undefined) identity.did = `did:web:localhost%3A${new URL(servers.url).port}`;
   const sweeper = setInterval(() => {
@@ -229,7 +244,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     );
   }, 1000);
   sweeper.unref();
-  log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir });
+  log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}) });
   let stopped = false;
   return {
     node,
@@ -247,7 +262,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       await wsServer?.close({ timeoutMs: 1000 });
       await sip?.close();
       await servers.close();
-      store.close();
+      await store.close();
       log({ at: new Date().toISOString(), event: "stopped" });
     },
   };

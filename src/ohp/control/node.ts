@@ -24,6 +24,7 @@ import { createDpopProof } from "../../trust/dpop/create.js";
 import { buildEnvelope, type EnvelopeInput, type SealInput } from "../builder.js";
 import type { InboundMeta, OhpBindingName, OhpEnvelopeHandler } from "../bindings/types.js";
 import type { ReceiverHooks, ReceiverPolicy } from "../policy.js";
+import type { RateLimiter } from "../receiver-state.js";
 import type { RejectReason } from "../reasons.js";
 import { isTier, tierAtLeast, TIERS, type Tier } from "../tiers.js";
 import { OhpReceiver, verifyEnvelope, type VerifyEnvelopeResult } from "../verify.js";
@@ -81,6 +82,8 @@ export interface OhpNodeOptions {
   /** X25519 HPKE keys (step 13). */
   readonly encryptionKeys: readonly PrivateKeyRecord[];
   readonly store: HandoffStore;
+  /** Per-`kid` rate limiter of the receiver (e.g. one shared by several nodes); default in memory per `policy.rateLimit`. */
+  readonly rateLimiter?: RateLimiter;
   /** Issuers this node trusts as a receiver: their public JWKS by DID (or vendor). */
   readonly trustedIssuers?: ReadonlyMap<string, Jwks<PublicJwk>>;
   /** Resolves issuers not in `trustedIssuers` (e.g. did:web); `undefined` = not trusted. */
@@ -138,7 +141,12 @@ export class OhpNode {
   constructor(options: OhpNodeOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
-    this.#receiver = new OhpReceiver({ replayStore: options.store.replay, keys: options.encryptionKeys, ...(options.policy ? { policy: options.policy } : {}) });
+    this.#receiver = new OhpReceiver({
+      replayStore: options.store.replay,
+      keys: options.encryptionKeys,
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.rateLimiter && options.policy?.rateLimit !== false ? { rateLimiter: options.rateLimiter } : {}),
+    });
   }
 
   /** The node's identity. */
@@ -212,6 +220,14 @@ export class OhpNode {
       hooks: this.#hooks(meta),
     });
     this.#log({ event: "verified", handoff: id, verb, binding: meta.binding, outcome: result.outcome, reason: result.rejectReason, step: result.firstFailingStep, check: result.check, unverified: result.unverified.length });
+    if (result.check === "replay" && env !== undefined && id !== undefined) {
+      const recovered = await this.#recover(env, id, verb);
+      if (recovered !== undefined) {
+        this.#log({ event: "recovered-answer", handoff: id, verb, binding: meta.binding });
+        await this.#o.store.putAnswer(id, recovered, this.#cacheUntil(env));
+        return recovered;
+      }
+    }
     if (result.outcome === "reject" || env === undefined) {
       return this.#finish(env ?? {}, id, "REJECT", result.rejectReason ?? "unknown", result.detail?.message, meta, result);
     }
@@ -284,6 +300,27 @@ export class OhpNode {
     }
   }
 
+  /**
+   * A retransmission whose (id, nonce) is already seen but whose answer never reached the
+   * answer cache (the node died in between): the answer is in the handoff record.
+   */
+  async #recover(env: JsonObject, id: string, verb: string | undefined): Promise<JsonObject | undefined> {
+    if (verb === "PROPOSE") {
+      const r = await this.#o.store.get(id, "receiver");
+      return r?.envelopes["ACCEPT"] ?? r?.envelopes["REJECT"];
+    }
+    const ref = refOf(env);
+    if (verb === "ASSUME") {
+      const r = (ref === undefined ? undefined : await this.#o.store.get(ref, "receiver")) ?? (await this.#o.store.get(id, "receiver"));
+      return r?.envelopes["ASSUME"]?.["id"] === id ? r.envelopes["ASSUME/answer"] : undefined;
+    }
+    if (verb === "RETURN" && ref !== undefined) {
+      const r = await this.#o.store.get(ref, "sender");
+      return r?.envelopes["RETURN"]?.["id"] === id ? r.envelopes["RETURN/answer"] : undefined;
+    }
+    return undefined;
+  }
+
   async #onPropose(env: JsonObject, result: VerifyEnvelopeResult, meta: InboundMeta): Promise<JsonObject> {
     const id = str(env["id"]) as string;
     const decision = this.#o.decide ? await this.#o.decide(env, result) : ({ verdict: "accept" } as const);
@@ -306,9 +343,11 @@ export class OhpNode {
         return this.#finish(env, id, "REJECT", "signature-invalid", "ASSUME from another issuer than the PROPOSE", meta, result, { skipRecord: true });
       }
       const next = nextReceiverState(held.state as ReceiverState, "assume-received");
-      await this.#record({ ...held, state: next, envelopes: { ...held.envelopes, ASSUME: env } }, held, "assume-received", id);
       this.#log({ event: "handed-off", handoff: held.id, binding: meta.binding });
-      return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, result, { skipRecord: true });
+      return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, result, {
+        skipRecord: true,
+        beforeCache: (answer) => this.#record({ ...held, state: next, envelopes: { ...held.envelopes, ASSUME: env, "ASSUME/answer": answer } }, held, "assume-received", id),
+      });
     }
     if (held !== undefined) {
       return this.#finish(env, id, "REJECT", "stale", `handoff ${held.id} is ${held.state}, not waiting for ASSUME`, meta, result, { skipRecord: true });
@@ -316,15 +355,17 @@ export class OhpNode {
     // Flow D: an unsolicited ASSUME (cross-channel resume) is judged like a PROPOSE.
     const decision = this.#o.decide ? await this.#o.decide(env, result) : ({ verdict: "accept" } as const);
     if (decision.verdict === "reject") return this.#finish(env, id, "REJECT", decision.reason, decision.note, meta, result);
-    const answer = await this.#finish(env, id, "ACCEPT", undefined, "cross-channel resume", meta, result, { skipRecord: true });
-    await this.#record(
-      { id, role: "receiver", state: "HANDED_OFF", tier: env["conformance"] as Tier, binding: meta.binding, ...this.#peerOf(env), envelopes: { ASSUME: env, ACCEPT: answer } },
-      undefined,
-      "resume-accepted",
-      id,
-      ref === undefined ? undefined : `resumes ${ref}`,
-    );
-    return answer;
+    return this.#finish(env, id, "ACCEPT", undefined, "cross-channel resume", meta, result, {
+      skipRecord: true,
+      beforeCache: (answer) =>
+        this.#record(
+          { id, role: "receiver", state: "HANDED_OFF", tier: env["conformance"] as Tier, binding: meta.binding, ...this.#peerOf(env), envelopes: { ASSUME: env, ACCEPT: answer, "ASSUME/answer": answer } },
+          undefined,
+          "resume-accepted",
+          id,
+          ref === undefined ? undefined : `resumes ${ref}`,
+        ),
+    });
   }
 
   async #onReturn(env: JsonObject, meta: InboundMeta): Promise<JsonObject> {
@@ -334,9 +375,12 @@ export class OhpNode {
     if (mine === undefined || mine.state !== "HANDED_OFF") {
       return this.#finish(env, id, "REJECT", "unknown", `RETURN references ${String(ref)}, which this node did not hand off`, meta, undefined, { skipRecord: true });
     }
-    await this.#record({ ...mine, state: nextSenderState(mine.state as SenderState, "return-received"), envelopes: { ...mine.envelopes, RETURN: env } }, mine, "return-received", id);
     this.#log({ event: "resumed", handoff: mine.id, binding: meta.binding });
-    return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, undefined, { skipRecord: true });
+    const next = nextSenderState(mine.state as SenderState, "return-received");
+    return this.#finish(env, id, "ACCEPT", undefined, undefined, meta, undefined, {
+      skipRecord: true,
+      beforeCache: (answer) => this.#record({ ...mine, state: next, envelopes: { ...mine.envelopes, RETURN: env, "RETURN/answer": answer } }, mine, "return-received", id),
+    });
   }
 
   #peerOf(env: JsonObject): { peer?: string; callId?: string } {
@@ -355,9 +399,12 @@ export class OhpNode {
     note: string | undefined,
     meta: InboundMeta,
     result: VerifyEnvelopeResult | undefined,
-    options: { readonly skipRecord?: boolean } = {},
+    options: { readonly skipRecord?: boolean; readonly beforeCache?: (answer: JsonObject) => Promise<unknown> } = {},
   ): Promise<JsonObject> {
     const answer = await this.#answer(env, verb, reason, note, result);
+    // State (with the answer inside it) is written before the answer cache, so a node killed in
+    // between can still answer a retransmission from the record (#recover).
+    await options.beforeCache?.(answer);
     const received = str(obj(env["control"])?.["verb"]);
     if (id !== undefined && received === "PROPOSE" && options.skipRecord !== true && result?.outcome !== "reject") {
       const state: ReceiverState = verb === "ACCEPT" ? "ACCEPTED" : "REJECTED";
@@ -380,8 +427,7 @@ export class OhpNode {
       );
     }
     if (id !== undefined) {
-      const notAfter = Date.parse(str(env["notAfter"]) ?? "");
-      const keep = Math.max(Number.isNaN(notAfter) ? 0 : notAfter + 5_000, this.#now().getTime() + 5 * 60_000);
+      const keep = this.#cacheUntil(env);
       // Only authenticated envelopes' ids are cached: a forged copy must not poison the cache.
       if (result?.outcome === "accept" || (result !== undefined && result.firstFailingStep !== null && result.firstFailingStep > 2)) {
         await this.#o.store.putAnswer(id, answer, keep);
@@ -389,6 +435,12 @@ export class OhpNode {
     }
     this.#log({ event: "answered", handoff: id, verb, reason: reason ?? null, binding: meta.binding });
     return answer;
+  }
+
+  /** How long an answer stays in the idempotency cache: at least `notAfter` + 5 s, and 5 minutes. */
+  #cacheUntil(env: JsonObject): number {
+    const notAfter = Date.parse(str(env["notAfter"]) ?? "");
+    return Math.max(Number.isNaN(notAfter) ? 0 : notAfter + 5_000, this.#now().getTime() + 5 * 60_000);
   }
 
   /** A signed ACCEPT/REJECT answering `env`. */

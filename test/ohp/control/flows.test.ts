@@ -227,6 +227,51 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
     expect(validateDocument(jwks, { schema: "ohp-jwks" }).errors).toEqual([]);
   });
 
+  it("crash between the state write and the answer cache: a retransmitted ASSUME gets the recorded ACCEPT, not a replay REJECT", async () => {
+    const store = new MemoryHandoffStore();
+    let failNext = false;
+    const flaky: HandoffStore = {
+      get: (id, role) => store.get(id, role),
+      put: (record) => store.put(record),
+      pending: () => store.pending(),
+      list: (role) => store.list(role),
+      getAnswer: (id) => store.getAnswer(id),
+      putAnswer: (id, answer, exp) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error("killed before the answer cache write");
+        }
+        store.putAnswer(id, answer, exp);
+      },
+      replay: store.replay,
+      close: () => store.close(),
+    };
+    const receiver = makeNode(B_ID, bKeys, flaky, [[A_ID.did, aKeys]]);
+    const servers = await startOhpServers({ node: receiver, grpcPort: false });
+    try {
+      const p = await peer(servers, "ohp/https");
+      const sent: Record<string, any>[] = [];
+      const capturing = {
+        send: async (ref: PeerRef, env: Record<string, any>, extra: { dpop?: string }) => {
+          sent.push(env);
+          return httpsTransport().send(ref, env as never, extra);
+        },
+      };
+      const sender = makeNode(A_ID, aKeys, new MemoryHandoffStore(), [[B_ID.did, bKeys]], { transports: { "ohp/https": capturing } });
+      const r = await sender.propose(p, input("signed"));
+      failNext = true;
+      const first = await sender.assume(p, r.handoffId);
+      expect(first.state).toBe("REJECTED"); // what the sender saw from the node that "died"
+      expect(store.get(r.handoffId, "receiver")?.state).toBe("HANDED_OFF");
+      const assume = sent.at(-1)!;
+      const again = (await httpsTransport().send(p, assume as never, {}))!;
+      expect((again["control"] as Record<string, any>)["verb"]).toBe("ACCEPT");
+      expect((again["control"] as Record<string, any>)["refs"].proposedId).toBe(assume["id"]);
+    } finally {
+      await servers.close();
+    }
+  });
+
   it("state survives a restart: a new node on the same SQLite file still holds every acknowledged handoff", async () => {
     const p = await peer(bServers, "ohp/https");
     const r = await a.propose(p, input("signed"));

@@ -1,0 +1,157 @@
+/**
+ * Versioned schema migrations for the PostgreSQL stores.
+ *
+ * Every migration has a positive integer `version`, a `name` and the SQL that brings the schema
+ * from `version - 1` to `version`. {@link migrate} records what it applied in
+ * `schema_migrations (version, name, checksum, applied_at)`, runs each pending migration in its own
+ * transaction (the SQL and the bookkeeping row commit together), and does all of it under a
+ * session-level advisory lock, so several nodes starting against one database at once apply each
+ * migration exactly once: the first takes the lock and migrates, the others wait and then find
+ * nothing to do. Running it again is a no-op (idempotent).
+ *
+ * Migrations are append-only: a released migration is never edited. The SHA-256 of its SQL is
+ * stored, and a mismatch with an applied migration is an error (`ERR_STORE_MIGRATION`) rather than
+ * a silent schema drift. Versions present in the database but unknown to this build (a newer node
+ * migrated first during a rolling upgrade) are reported, not rejected: migrations only add.
+ */
+import { createHash } from "node:crypto";
+import type { Pool, PoolClient } from "pg";
+import { AgentwireError } from "../errors.js";
+
+/** Store failures (connection, schema, migration). */
+export class StoreError extends AgentwireError<"ERR_STORE_MIGRATION" | "ERR_STORE_CONFIG" | "ERR_STORE_UNAVAILABLE"> {}
+
+/** One schema migration. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** What {@link migrate} did. */
+export interface MigrationReport {
+  /** Versions applied by this call (empty when the schema was current). */
+  readonly applied: readonly number[];
+  /** The highest version in the database afterwards. */
+  readonly current: number;
+  /** Versions in the database this build does not know (a newer node migrated first). */
+  readonly unknown: readonly number[];
+}
+
+/**
+ * The advisory-lock key all agentwire migrations take: the first 8 bytes of
+ * SHA-256("agentwire/schema_migrations") as a signed 64-bit integer (decimal string).
+ */
+export const MIGRATION_LOCK_KEY: string = createHash("sha256").update("agentwire/schema_migrations").digest().readBigInt64BE(0).toString();
+
+/** The OHP control-plane schema (handoffs, answer cache, replay store, rate-limit windows). */
+export const OHP_MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: "ohp control plane: handoffs, answers, replay, rate limits",
+    sql: `
+      CREATE TABLE ohp_handoffs (
+        role        text   NOT NULL CHECK (role IN ('sender', 'receiver')),
+        id          text   NOT NULL,
+        state       text   NOT NULL,
+        record      text   NOT NULL,
+        version     integer NOT NULL,
+        updated_at  text   NOT NULL,
+        PRIMARY KEY (role, id)
+      );
+      CREATE INDEX ohp_handoffs_pending ON ohp_handoffs (role, state);
+      CREATE INDEX ohp_handoffs_updated ON ohp_handoffs (updated_at);
+      CREATE TABLE ohp_answers (
+        envelope_id text   PRIMARY KEY,
+        answer      text   NOT NULL,
+        expires_at  bigint NOT NULL
+      );
+      CREATE INDEX ohp_answers_expires ON ohp_answers (expires_at);
+      CREATE TABLE ohp_replay (
+        key         text   PRIMARY KEY,
+        expires_at  bigint NOT NULL
+      );
+      CREATE INDEX ohp_replay_expires ON ohp_replay (expires_at);
+      CREATE TABLE ohp_rate_limits (
+        kid          text   PRIMARY KEY,
+        window_start bigint NOT NULL,
+        count        bigint NOT NULL
+      );
+    `,
+  },
+]);
+
+function checksum(m: Migration): string {
+  return createHash("sha256").update(m.sql).digest("hex");
+}
+
+function check(migrations: readonly Migration[]): void {
+  let previous = 0;
+  for (const m of migrations) {
+    if (!Number.isInteger(m.version) || m.version <= previous) {
+      throw new StoreError("ERR_STORE_MIGRATION", `migrations must have strictly increasing positive integer versions (got ${m.version} after ${previous})`);
+    }
+    previous = m.version;
+  }
+}
+
+/**
+ * Brings the database to the latest of `migrations` (see the module comment). Safe to call from
+ * every node at every start.
+ */
+export async function migrate(pool: Pool, migrations: readonly Migration[] = OHP_MIGRATIONS, options: { readonly lockKey?: string } = {}): Promise<MigrationReport> {
+  check(migrations);
+  const lockKey = options.lockKey ?? MIGRATION_LOCK_KEY;
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw new StoreError("ERR_STORE_UNAVAILABLE", `cannot connect to PostgreSQL: ${(cause as Error).message}`, { cause });
+  }
+  let locked = false;
+  try {
+    await client.query("SELECT pg_advisory_lock($1::bigint)", [lockKey]);
+    locked = true;
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         version    integer     PRIMARY KEY,
+         name       text        NOT NULL,
+         checksum   text        NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const rows = (await client.query<{ version: number; checksum: string }>("SELECT version, checksum FROM schema_migrations ORDER BY version")).rows;
+    const done = new Map(rows.map((r) => [Number(r.version), r.checksum]));
+    const known = new Set(migrations.map((m) => m.version));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      const sum = checksum(m);
+      const have = done.get(m.version);
+      if (have !== undefined) {
+        if (have !== sum) {
+          throw new StoreError("ERR_STORE_MIGRATION", `migration ${m.version} (${m.name}) was applied with a different SQL text (checksum ${have}, this build ${sum}); migrations are append-only`);
+        }
+        continue;
+      }
+      try {
+        await client.query("BEGIN");
+        await client.query(m.sql);
+        await client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [m.version, m.name, sum]);
+        await client.query("COMMIT");
+      } catch (cause) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw new StoreError("ERR_STORE_MIGRATION", `migration ${m.version} (${m.name}) failed: ${(cause as Error).message}`, { cause });
+      }
+      applied.push(m.version);
+      done.set(m.version, sum);
+    }
+    const versions = [...done.keys()];
+    return { applied, current: versions.length === 0 ? 0 : Math.max(...versions), unknown: versions.filter((v) => !known.has(v)).sort((a, b) => a - b) };
+  } catch (cause) {
+    if (cause instanceof StoreError) throw cause;
+    throw new StoreError("ERR_STORE_MIGRATION", `migrating the schema failed: ${(cause as Error).message}`, { cause });
+  } finally {
+    if (locked) await client.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey]).catch(() => undefined);
+    client.release();
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Helpers for the scale-out tests: `agentwire serve` child processes (dist/src/cli/bin.js) with
+ * a chosen store, a shared identity and key file, and an in-process sender node with a
+ * retrying transport (the same envelope is re-sent until a node answers, which is safe because
+ * receivers are idempotent by envelope id).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65 } from "../../src/crypto/jwk.js";
+import { keyPairFromSeed, publicJwks, type PrivateKeyRecord } from "../../src/crypto/keys.js";
+import type { JsonObject } from "../../src/json/types.js";
+import { httpsTransport } from "../../src/ohp/bindings/https.js";
+import { OhpNode, type NodeIdentity, type OhpTransport, type PeerRef } from "../../src/ohp/control/node.js";
+import { MemoryHandoffStore, type HandoffStore } from "../../src/ohp/control/store.js";
+import { loadOrCreateKeys } from "../../src/node/node.js";
+import { REPO_DIR } from "../helpers/upstream.js";
+
+/** The CLI under test (`AGENTWIRE_BIN` overrides it, e.g. a build from a clean checkout). */
+export const BIN = process.env["AGENTWIRE_BIN"] ?? join(REPO_DIR, "dist", "src", "cli", "bin.js");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A sender identity with deterministic keys. */
+export interface SenderParty {
+  readonly identity: NodeIdentity;
+  readonly keys: readonly PrivateKeyRecord[];
+}
+
+export function senderParty(seedBase: number, name: string): SenderParty {
+  const seed = (n: number) => new Uint8Array(32).fill(n);
+  return {
+    identity: { vendor: `${name}-vendor`, agentId: `${name}-1`, region: "uk-west", did: `did:web:${name}.example` },
+    keys: [keyPairFromSeed(ALG_EDDSA, seed(seedBase)), keyPairFromSeed(ALG_MLDSA65, seed(seedBase + 1)), keyPairFromSeed(ALG_HPKE_X25519, seed(seedBase + 2))],
+  };
+}
+
+/** The cluster's shared identity (all nodes behind one name hold the same keys). */
+export const CLUSTER_IDENTITY = { vendor: "contact-centre", agentId: "queue-1", region: "uk-south", did: "did:web:cc.example" } as const;
+
+/**
+ * Prepares `count` data directories holding the same private key file (generated once in the
+ * first) and one config file trusting `senders`; returns their paths.
+ */
+export async function prepareCluster(dir: string, count: number, senders: readonly SenderParty[], policy: JsonObject = {}): Promise<{ dataDirs: string[]; config: string }> {
+  const dataDirs = Array.from({ length: count }, (_, i) => join(dir, `node-${i + 1}`));
+  await loadOrCreateKeys(dataDirs[0]!);
+  for (const d of dataDirs.slice(1)) {
+    mkdirSync(join(d, "keys"), { recursive: true, mode: 0o700 });
+    copyFileSync(join(dataDirs[0]!, "keys", "private.jwks.json"), join(d, "keys", "private.jwks.json"));
+  }
+  const config = join(dir, "config.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      identity: CLUSTER_IDENTITY,
+      trustLocalhostDidWeb: false,
+      policy: { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...policy },
+      trust: senders.map((s) => ({ did: s.identity.did, jwks: publicJwks([...s.keys]) })),
+    }),
+  );
+  return { dataDirs, config };
+}
+
+/** A running `agentwire serve`. */
+export interface Served {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly listening: Record<string, unknown>;
+  readonly lines: string[];
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `agentwire serve` and resolves on its `listening` line. */
+export async function serve(options: { data: string; config: string; port?: number; store?: string; env?: NodeJS.ProcessEnv }): Promise<Served> {
+  const args = [BIN, "serve", "--port", String(options.port ?? 0), "--grpc-port", "0", "--data", options.data, "--config", options.config, ...(options.store ? ["--store", options.store] : [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
+  const lines: string[] = [];
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        try {
+          const e = JSON.parse(line) as Record<string, unknown>;
+          if (e["event"] === "listening") resolve(e);
+        } catch {
+          /* not a log line */
+        }
+      }
+    });
+    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
+  });
+  return { child, url: listening["url"] as string, listening, lines, exited };
+}
+
+/** SIGKILLs a node and waits for it to be gone. */
+export async function kill9(s: Served): Promise<void> {
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
+  await s.exited;
+}
+
+/** SIGTERM and wait (graceful). */
+export async function stop(s: Served): Promise<void> {
+  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
+  await s.exited;
+}
+
+/** Counts what the retrying transport did. */
+export interface RetryStats {
+  sends: number;
+  retries: number;
+}
+
+/**
+ * Wraps a transport: on any failure (connection refused or reset, a node killed mid-request)
+ * the SAME envelope is sent again, every `delayMs`, until `deadlineMs` has passed.
+ */
+export function retryingTransport(inner: OhpTransport, options: { deadlineMs?: number; delayMs?: number; stats?: RetryStats } = {}): OhpTransport {
+  return {
+    async send(peer: PeerRef, envelope: JsonObject, extra: { readonly dpop?: string }): Promise<JsonObject | undefined> {
+      const until = Date.now() + (options.deadlineMs ?? 8_000);
+      for (;;) {
+        if (options.stats) options.stats.sends++;
+        try {
+          return await inner.send(peer, envelope, extra);
+        } catch (e) {
+          if (Date.now() > until) throw e;
+          if (options.stats) options.stats.retries++;
+          await new Promise((r) => setTimeout(r, options.delayMs ?? 50));
+        }
+      }
+    },
+  };
+}
+
+/** An in-process sender node (memory store) speaking ohp/https through `transport`. */
+export function senderNode(party: SenderParty, transport: OhpTransport = httpsTransport({ timeoutMs: 5_000 }), store: HandoffStore = new MemoryHandoffStore()): OhpNode {
+  return new OhpNode({
+    identity: party.identity,
+    signingKeys: party.keys.filter((k) => k.use === "sig"),
+    encryptionKeys: party.keys.filter((k) => k.use === "enc"),
+    store,
+    transports: { "ohp/https": transport },
+  });
+}
