@@ -28,6 +28,7 @@ import type { HandoffStore } from "../ohp/control/store.js";
 import { parseReceiverPolicy, type ReceiverPolicy } from "../ohp/policy.js";
 import { openHandoffStore } from "../store/index.js";
 import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
+import { NodeMetrics } from "./metrics.js";
 import { startOhpServers, type RunningOhpServers } from "./server.js";
 
 /** Node configuration errors. */
@@ -156,7 +157,13 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   const config = options.config ?? {};
   await mkdir(options.dataDir, { recursive: true });
   const { keys, created } = await loadOrCreateKeys(options.dataDir);
-  const log = options.log ?? (() => undefined);
+  const metrics = new NodeMetrics();
+  const sink = options.log ?? (() => undefined);
+  const log = (e: NodeLogEvent): void => {
+    metrics.observe(e);
+    sink(e);
+  };
+  let ready = false;
   const opened = await openHandoffStore(options.store, {
     dataDir: options.dataDir,
     ...(config.policy?.rateLimit !== undefined ? { rateLimit: config.policy.rateLimit } : {}),
@@ -217,6 +224,32 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
         res.end(JSON.stringify(doc));
         return true;
       }
+      if (req.method === "GET" && req.url === "/metrics") {
+        const byState = new Map<string, number>();
+        for (const h of await store.list()) byState.set(`${h.role} ${h.state}`, (byState.get(`${h.role} ${h.state}`) ?? 0) + 1);
+        const text = metrics.render([
+          {
+            name: "agentwire_ohp_handoffs",
+            help: "Handoffs in the store, by role and state.",
+            values: [...byState].map(([k, v]) => [{ role: k.split(" ")[0]!, state: k.split(" ")[1]! }, v]),
+          },
+        ]);
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+        res.end(text);
+        return true;
+      }
+      if (req.method === "GET" && req.url === "/readyz") {
+        let storeOk = true;
+        try {
+          await store.get("readiness-probe", "receiver");
+        } catch {
+          storeOk = false;
+        }
+        const ok = ready && storeOk;
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ready: ok, store: storeOk, draining: !ready }));
+        return true;
+      }
       if (req.method === "GET" && req.url === "/healthz") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ ok: true, store: opened.backend, handoffs: (await store.list()).length }));
@@ -245,6 +278,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   }, 1000);
   sweeper.unref();
   log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}) });
+  ready = true;
   let stopped = false;
   return {
     node,
@@ -257,6 +291,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     async stop() {
       if (stopped) return;
       stopped = true;
+      ready = false;
       clearInterval(sweeper);
       await ws.close();
       await wsServer?.close({ timeoutMs: 1000 });

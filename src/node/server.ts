@@ -25,6 +25,8 @@ export interface OhpServersOptions {
   readonly aiSystems?: () => JsonObject;
   /** Attach more listeners to the HTTP/1.1 server (e.g. the ohp/ws upgrade handler, OAP routes). */
   readonly attach?: (server: Server, endpoints: Record<string, string>) => void | Promise<void>;
+  /** How long shutdown waits for in-flight requests before closing their sockets. Default 3000 ms. */
+  readonly drainMs?: number;
   /** Extra HTTP routes tried after OHP's (return true when handled). */
   readonly routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -99,8 +101,15 @@ export async function startOhpServers(options: OhpServersOptions): Promise<Runni
     async close() {
       await Promise.all([
         new Promise<void>((r) => {
-          http.close(() => r());
-          http.closeAllConnections();
+          // Drain: stop accepting, close idle keep-alive sockets, give in-flight requests (and
+          // their answers, already durable) up to drainMs, then cut what is left.
+          const cut = setTimeout(() => http.closeAllConnections(), options.drainMs ?? 3_000);
+          cut.unref();
+          http.close(() => {
+            clearTimeout(cut);
+            r();
+          });
+          http.closeIdleConnections();
         }),
         http2 === undefined
           ? Promise.resolve()

@@ -50,6 +50,7 @@ export function ohpGrpcRoutes(handler: OhpEnvelopeHandler): (router: ConnectRout
           }
           const authorization = ctx.requestHeader.get("authorization") ?? undefined;
           const dpop = ctx.requestHeader.get("dpop") ?? undefined;
+          const traceparent = ctx.requestHeader.get("traceparent") ?? undefined;
           const expected = expectedOf(ctx);
           const host = ctx.requestHeader.get("host") ?? new URL(ctx.url).host;
           const answer = await handler(json, {
@@ -58,6 +59,7 @@ export function ohpGrpcRoutes(handler: OhpEnvelopeHandler): (router: ConnectRout
             ...(expected ? { expected } : {}),
             ...(authorization ? { authorization } : {}),
             ...(dpop ? { dpop } : {}),
+            ...(traceparent ? { traceparent } : {}),
             httpMethod: "POST",
             httpUri: `http://${host}${OHP_GRPC_METHOD}`,
           });

@@ -134,7 +134,9 @@ export function createOhpHttpListener(options: OhpHttpOptions): (req: IncomingMe
     const host = header(req, "host") ?? "localhost";
     const authorization = header(req, "authorization");
     const dpop = header(req, "dpop");
+    const traceparent = header(req, "traceparent");
     const answer = await options.handler(envelope, {
+      ...(traceparent ? { traceparent } : {}),
       binding: "ohp/https",
       byteLength: body.length,
       ...(Object.keys(expected).length > 0 ? { expected } : {}),

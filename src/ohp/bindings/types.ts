@@ -25,6 +25,8 @@ export interface InboundMeta {
   /** `Authorization` and `DPoP` as presented (Sealed+ transports, RFC 9449). */
   readonly authorization?: string;
   readonly dpop?: string;
+  /** W3C `traceparent` of the request, carried into the node's logs. */
+  readonly traceparent?: string;
   /** Method and URI the DPoP proof must be bound to (`htm`, `htu`). */
   readonly httpMethod?: string;
   readonly httpUri?: string;

@@ -219,7 +219,7 @@ export class OhpNode {
       now: this.#now(),
       hooks: this.#hooks(meta),
     });
-    this.#log({ event: "verified", handoff: id, verb, binding: meta.binding, outcome: result.outcome, reason: result.rejectReason, step: result.firstFailingStep, check: result.check, unverified: result.unverified.length });
+    this.#log({ event: "verified", handoff: id, verb, binding: meta.binding, ...(meta.traceparent ? { trace: meta.traceparent } : {}), outcome: result.outcome, reason: result.rejectReason, step: result.firstFailingStep, check: result.check, unverified: result.unverified.length });
     if (result.check === "replay" && env !== undefined && id !== undefined) {
       const recovered = await this.#recover(env, id, verb);
       if (recovered !== undefined) {
@@ -433,7 +433,7 @@ export class OhpNode {
         await this.#o.store.putAnswer(id, answer, keep);
       }
     }
-    this.#log({ event: "answered", handoff: id, verb, reason: reason ?? null, binding: meta.binding });
+    this.#log({ event: "answered", handoff: id, verb, reason: reason ?? null, binding: meta.binding, ...(meta.traceparent ? { trace: meta.traceparent } : {}) });
     return answer;
   }
 
