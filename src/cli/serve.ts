@@ -6,6 +6,7 @@ import { parseNodeConfig, startAgentwireNode, type NodeConfig } from "../node/no
 import { EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
 const USAGE = `usage: agentwire serve [--port P] [--grpc-port G] [--data DIR] [--store URL] [--config FILE]
+                       [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 
 Starts a local agentwire node on loopback: an OHP receiver and sender with an embedded store
 (DIR/ohp.sqlite, or a PostgreSQL database shared with other nodes: --store), keys generated on first start (DIR/keys/private.jwks.json, mode 0600), and
@@ -22,6 +23,8 @@ the config names one.
                   the replay store and rate limits between nodes (schema migrated at start;
                   PGPASSWORD / ~/.pgpass keep the password off the command line); sqlite:PATH;
                   default DIR/ohp.sqlite. Also AGENTWIRE_STORE. Keys stay in DIR.
+  --tls-cert/--tls-key  serve HTTPS and gRPC over TLS 1.3 only; --tls-client-ca requires client
+                        certificates signed by that CA (mTLS)
   --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes", ...}
 
 Exit status: 0 after a graceful shutdown, 2 usage or startup error.`;
@@ -34,7 +37,7 @@ export const serveCommand: Command = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, store: { type: "string" }, config: { type: "string" } },
+      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, store: { type: "string" }, config: { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" } },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const port = (v: string | undefined, d: number, name: string): number => {
@@ -50,6 +53,17 @@ export const serveCommand: Command = {
     }
     const store = values.store ?? process.env["AGENTWIRE_STORE"];
     if (store !== undefined && !/^(postgres(ql)?:\/\/|sqlite(:|$))/i.test(store)) throw new UsageError("--store must be postgres://…, postgresql://…, sqlite or sqlite:PATH");
+    if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+    if (values["tls-client-ca"] !== undefined && values["tls-cert"] === undefined) throw new UsageError("--tls-client-ca needs --tls-cert and --tls-key");
+    const pem = (p: string): Promise<string> => readFile(resolve(io.cwd, p), "utf8");
+    const tls =
+      values["tls-cert"] !== undefined && values["tls-key"] !== undefined
+        ? {
+            cert: await pem(values["tls-cert"]),
+            key: await pem(values["tls-key"]),
+            ...(values["tls-client-ca"] !== undefined ? { clientCa: await pem(values["tls-client-ca"]) } : {}),
+          }
+        : undefined;
     const running = await startAgentwireNode({
       dataDir: resolve(io.cwd, values.data ?? ".agentwire"),
       ...(store !== undefined ? { store: store.startsWith("sqlite:") ? `sqlite:${resolve(io.cwd, store.slice(7))}` : store } : {}),
@@ -57,6 +71,7 @@ export const serveCommand: Command = {
       port: port(values.port, config.port ?? 8080, "--port"),
       grpcPort: values["grpc-port"] !== undefined ? port(values["grpc-port"], 8081, "--grpc-port") : (config.grpcPort ?? 8081),
       log: (e) => io.stdout(JSON.stringify(e) + "\n"),
+      ...(tls ? { tls } : {}),
     });
     await new Promise<void>((done) => {
       const stop = (): void => {

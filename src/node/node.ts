@@ -140,6 +140,8 @@ export interface AgentwireNodeOptions {
   /** Attach more listeners (ohp/ws upgrades, sip-info endpoint, OAP routes) once the ports are known. */
   readonly attach?: (ctx: { readonly server: Server; readonly endpoints: Record<string, string>; readonly node: OhpNode }) => void | Promise<void>;
   readonly decide?: (envelope: JsonObject) => HandoffDecision | Promise<HandoffDecision>;
+  /** TLS 1.3 listeners (PEM); `clientCa` turns on mTLS. */
+  readonly tls?: { readonly key: string; readonly cert: string; readonly clientCa?: string };
 }
 
 /** A running node. */
@@ -214,6 +216,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     port: options.port ?? config.port ?? 0,
     grpcPort: options.grpcPort ?? config.grpcPort ?? 0,
     host: config.host ?? "127.0.0.1",
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(config.aiSystems
       ? { aiSystems: () => ({ ohp: "0.1", issuer: { did: identity.did, vendor: identity.vendor }, publishedAt: new Date().toISOString(), systems: [...(config.aiSystems ?? [])] }) }
       : {}),
@@ -260,7 +263,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     attach: async (server, endpoints) => {
       wsServer = attachOhpWsServer(server, { handler: node.handle, hello: { maxTier, bindings: ["ohp/ws"], tenant: identity.vendor } });
       const address = server.address();
-      if (address !== null && typeof address === "object") endpoints["ohp/ws"] = `ws://${config.host ?? "127.0.0.1"}:${address.port}${wsServer.path}`;
+      if (address !== null && typeof address === "object") endpoints["ohp/ws"] = `${options.tls ? "wss" : "ws"}://${config.host ?? "127.0.0.1"}:${address.port}${wsServer.path}`;
       sip = await SipInfoEndpoint.listen({ handler: node.handle, host: config.host ?? "127.0.0.1", port: config.sipPort ?? 0 });
       endpoints["ohp/sip-info"] = sip.uri;
       await options.attach?.({ server, endpoints, node });

@@ -4,7 +4,8 @@
  * cleartext server for gRPC. Both bind to loopback by default.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createH2Server, type Http2Server } from "node:http2";
+import { createServer as createH2Server, createSecureServer as createH2SecureServer, type Http2Server } from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { JsonObject } from "../json/types.js";
@@ -25,6 +26,11 @@ export interface OhpServersOptions {
   readonly aiSystems?: () => JsonObject;
   /** Attach more listeners to the HTTP/1.1 server (e.g. the ohp/ws upgrade handler, OAP routes). */
   readonly attach?: (server: Server, endpoints: Record<string, string>) => void | Promise<void>;
+  /**
+   * TLS for both listeners: TLS 1.3 only; with `clientCa` clients must present a certificate
+   * signed by it (mTLS). PEM strings.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string; readonly clientCa?: string };
   /** How long shutdown waits for in-flight requests before closing their sockets. Default 3000 ms. */
   readonly drainMs?: number;
   /** Extra HTTP routes tried after OHP's (return true when handled). */
@@ -66,7 +72,15 @@ export async function startOhpServers(options: OhpServersOptions): Promise<Runni
       ...(options.aiSystems ? { aiSystems: options.aiSystems } : {}),
     },
   });
-  const http = createServer((req, res) => {
+  const tlsOptions = options.tls
+    ? {
+        key: options.tls.key,
+        cert: options.tls.cert,
+        minVersion: "TLSv1.3" as const,
+        ...(options.tls.clientCa ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+      }
+    : undefined;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       try {
         if (await ohpHttp(req, res)) return;
@@ -79,16 +93,19 @@ export async function startOhpServers(options: OhpServersOptions): Promise<Runni
         } else res.destroy();
       }
     })();
-  });
+  };
+  const http: Server = tlsOptions ? createHttpsServer(tlsOptions, listener) : createServer(listener);
+  const scheme = tlsOptions ? "https" : "http";
   const port = await listen(http, options.port ?? 0, host);
-  const url = `http://${host}:${port}`;
+  const url = `${scheme}://${host}:${port}`;
   endpoints["ohp/https"] = url;
   let http2: Http2Server | undefined;
   let grpcUrl: string | undefined;
   if (options.grpcPort !== false) {
-    http2 = createH2Server(connectNodeAdapter({ routes: ohpGrpcRoutes(node.handle) }));
+    const grpcHandler = connectNodeAdapter({ routes: ohpGrpcRoutes(node.handle) });
+    http2 = tlsOptions ? (createH2SecureServer(tlsOptions, grpcHandler) as unknown as Http2Server) : createH2Server(grpcHandler);
     const gport = await listen(http2, options.grpcPort ?? 0, host);
-    grpcUrl = `http://${host}:${gport}`;
+    grpcUrl = `${scheme}://${host}:${gport}`;
     endpoints["ohp/grpc"] = grpcUrl;
   }
   await options.attach?.(http, endpoints);
