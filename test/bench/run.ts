@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<{ bench(): Promise<BenchResult[]> }>
   hpke: () => import("./hpke.js"),
   ohp: () => import("./ohp.js"),
   tlog: () => import("./tlog.js"),
+  load: () => import("./load.js"),
 };
 
 function fmt(n: number): string {
