@@ -515,6 +515,22 @@ function parseEntries(entries: unknown): readonly SignatureEntry[] {
   });
 }
 
+/** What both hybrid verifiers check before any signature: policy, entry shape, coverage. */
+function hybridPrologue(
+  payload: Uint8Array,
+  entries: readonly SignatureEntry[],
+  options: HybridVerifyOptions,
+): { list: readonly SignatureEntry[]; allowed: ReadonlySet<string>; encodedPayload: string; now: Date } {
+  const { required, allowed } = hybridPolicy(options);
+  const list = parseEntries(entries);
+  checkCoverage(
+    list.map((e) => e.alg),
+    list.map((e) => e.kid),
+    required,
+  );
+  return { list, allowed, encodedPayload: encodePayload(payload), now: options.now ?? new Date() };
+}
+
 /**
  * Verifies OHP `signatures[]` entries over `payload` (logical AND): every required algorithm
  * (default EdDSA and ML-DSA-65, OHP §5.1 Regulated) present exactly once, no alg or kid
@@ -528,15 +544,7 @@ export function verifyHybrid(
   trusted: Jwks | JwkResolver,
   options: HybridVerifyOptions = {},
 ): VerifiedJws[] {
-  const { required, allowed } = hybridPolicy(options);
-  const list = parseEntries(entries);
-  checkCoverage(
-    list.map((e) => e.alg),
-    list.map((e) => e.kid),
-    required,
-  );
-  const encodedPayload = encodePayload(payload);
-  const now = options.now ?? new Date();
+  const { list, allowed, encodedPayload, now } = hybridPrologue(payload, entries, options);
   return list.map((entry, index) =>
     atIndex(index, () =>
       verifyEncoded(entry.jws, encodedPayload, trusted, { expectedAlg: entry.alg, expectedKid: entry.kid, now }, allowed),
@@ -568,15 +576,7 @@ export async function verifyHybridAsync(
   trusted: Jwks | JwkResolver,
   options: HybridVerifyOptions = {},
 ): Promise<VerifiedJws[]> {
-  const { required, allowed } = hybridPolicy(options);
-  const list = parseEntries(entries);
-  checkCoverage(
-    list.map((e) => e.alg),
-    list.map((e) => e.kid),
-    required,
-  );
-  const encodedPayload = encodePayload(payload);
-  const now = options.now ?? new Date();
+  const { list, allowed, encodedPayload, now } = hybridPrologue(payload, entries, options);
   // A preparation failure is held (not thrown) until the signatures are in, so the error reported
   // is the one at the lowest index, structural or cryptographic, as in the synchronous verifier.
   const prepared = list.map((entry, index) => {

@@ -6,8 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createH2Server, createSecureServer as createH2SecureServer, type Http2Server } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { Server as NetServer } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { listenOn } from "../util/http.js";
 import type { JsonObject } from "../json/types.js";
 import { ohpGrpcRoutes } from "../ohp/bindings/grpc.js";
 import { createOhpHttpListener } from "../ohp/bindings/https.js";
@@ -48,14 +49,7 @@ export interface RunningOhpServers {
 }
 
 async function listen(server: Server | Http2Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
+  return (await listenOn(server as unknown as NetServer, port, host)).port;
 }
 
 /** Starts the node's servers. */

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ExpiringKeySet } from "../util/expiring-keys.js";
 import { OapError } from "./errors.js";
 import { clockMs, parseRfc3339Ms, systemClock, type OapClock } from "./util.js";
 
@@ -37,30 +38,25 @@ export interface MemoryNonceStoreOptions {
  * maintenance) rather than forgetting one and re-opening a replay window.
  */
 export class MemoryNonceStore implements NonceStore {
-  readonly #entries = new Map<string, number>();
-  readonly #max: number;
+  readonly #keys: ExpiringKeySet;
 
   constructor(options: MemoryNonceStoreOptions = {}) {
-    this.#max = Math.max(1, options.maxEntries ?? 100_000);
+    this.#keys = new ExpiringKeySet(options.maxEntries ?? 100_000);
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#keys.size;
   }
 
   checkAndStore(key: string, expiresAtMs: number, nowMs: number): boolean {
-    const existing = this.#entries.get(key);
-    if (existing !== undefined && existing > nowMs) return false;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#max) this.sweep(nowMs);
-    if (this.#entries.size >= this.#max) throw new OapError("ERR_OAP_MAINTENANCE", "the replay cache is full", { details: { retry_after_seconds: 60 } });
-    this.#entries.set(key, expiresAtMs);
-    return true;
+    const r = this.#keys.firstUse(key, expiresAtMs, nowMs);
+    if (r === "full") throw new OapError("ERR_OAP_MAINTENANCE", "the replay cache is full", { details: { retry_after_seconds: 60 } });
+    return r;
   }
 
   /** Forgets every nonce expired at `nowMs`. */
   sweep(nowMs: number): void {
-    for (const [key, exp] of this.#entries) if (exp <= nowMs) this.#entries.delete(key);
+    this.#keys.sweep(nowMs);
   }
 }
 

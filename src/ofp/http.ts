@@ -12,9 +12,9 @@
  * envelope; body `{error, message, errors?}`), 404 (no handler at that path), 405 (not POST),
  * 413 (body over `maxBytes`, default 1 MiB), 415 (not `application/json`), 500 (handler failure).
  */
+import { listenOn, readBodyLimited } from "../util/http.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { isAgentwireError } from "../errors.js";
 import { parseOfpEnvelope, type ParsedOfpEnvelope } from "./parse.js";
 import { OfpRuntimeError } from "./runtime.js";
@@ -52,17 +52,6 @@ function problem(res: ServerResponse, status: number, error: string, message: st
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | "too-large"> {
-  if (Number(req.headers["content-length"] ?? "0") > max) return "too-large";
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return "too-large";
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** The status a handler failure maps to: OfpError input codes are 400, everything else 500. */
 export function httpStatusOf(e: unknown): { status: number; error: string } {
@@ -94,7 +83,7 @@ export function createOfpHttpListener(options: OfpHttpListenerOptions): (req: In
       problem(res, 415, "unsupported-media-type", `Content-Type must be ${OFP_JSON_MEDIA_TYPE}`);
       return true;
     }
-    const body = await readBody(req, max);
+    const body = await readBodyLimited(req, max);
     if (body === "too-large") {
       problem(res, 413, "too-large", `an envelope is at most ${max} bytes here`);
       return true;
@@ -160,14 +149,7 @@ export async function serveOfp(options: ServeOfpOptions): Promise<RunningOfpServ
   };
   const server: Server = options.tls === undefined ? createServer(onRequest) : (createTlsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) as unknown as Server);
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = (await listenOn(server, options.port ?? 0, host)).port;
   const origin = `${options.tls === undefined ? "http" : "https"}://${host}:${port}`;
   const urlOf = (path: string): string => (path === "/" ? `${origin}/` : `${origin}${path.startsWith("/") ? path : `/${path}`}`);
   return {

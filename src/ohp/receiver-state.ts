@@ -5,6 +5,7 @@
  * closed when full.
  */
 import { AgentwireError } from "../errors.js";
+import { ExpiringKeySet } from "../util/expiring-keys.js";
 
 /** Remembers `(id, nonce)` pairs until the envelope can no longer be fresh. */
 export interface ReplayStore {
@@ -25,29 +26,23 @@ export class ReceiverStateFullError extends AgentwireError<"ERR_OHP_RECEIVER_STA
 
 /** In-memory {@link ReplayStore}: expired entries are swept; at `maxEntries` live entries it throws. */
 export class MemoryReplayStore implements ReplayStore {
-  readonly #entries = new Map<string, number>();
+  readonly #keys: ExpiringKeySet;
   readonly #maxEntries: number;
 
   constructor(options: { readonly maxEntries?: number } = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#keys = new ExpiringKeySet(this.#maxEntries);
   }
 
   firstUse(key: string, expiresAtMs: number, nowMs: number): boolean {
-    const existing = this.#entries.get(key);
-    if (existing !== undefined && existing >= nowMs) return false;
-    if (this.#entries.size >= this.#maxEntries) {
-      for (const [k, exp] of this.#entries) if (exp < nowMs) this.#entries.delete(k);
-      if (this.#entries.size >= this.#maxEntries) {
-        throw new ReceiverStateFullError("ERR_OHP_RECEIVER_STATE_FULL", `replay store holds ${this.#maxEntries} live entries`);
-      }
-    }
-    this.#entries.set(key, expiresAtMs);
-    return true;
+    const r = this.#keys.firstUse(key, expiresAtMs, nowMs);
+    if (r === "full") throw new ReceiverStateFullError("ERR_OHP_RECEIVER_STATE_FULL", `replay store holds ${this.#maxEntries} live entries`);
+    return r;
   }
 
   /** Number of remembered entries (live or not yet swept). */
   get size(): number {
-    return this.#entries.size;
+    return this.#keys.size;
   }
 }
 

@@ -14,6 +14,7 @@ import type { Jwks, PublicJwk } from "../../crypto/jwk.js";
 import { parseJwks } from "../../crypto/keys.js";
 import { parseJsonStrict } from "../../json/parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
+import { readBodyLimited } from "../../util/http.js";
 import { OHP_MAX_JSON_BYTES } from "../../validate.js";
 import { ControlError } from "../control/machine.js";
 import type { OhpTransport, PeerRef } from "../control/node.js";
@@ -50,18 +51,6 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | "too-large"> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > max) return "too-large";
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return "too-large";
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -98,7 +87,7 @@ export function createOhpHttpListener(options: OhpHttpOptions): (req: IncomingMe
       problem(res, 400, "unsupported-version", `OHP-Version ${version} is not supported (${OHP_WIRE_VERSION})`);
       return true;
     }
-    const body = await readBody(req, max);
+    const body = await readBodyLimited(req, max);
     if (body === "too-large") {
       problem(res, 413, "too-large", `an OHP envelope is at most ${max} bytes (§4.5)`);
       return true;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ExpiringKeySet } from "../../util/expiring-keys.js";
 import { DpopError } from "./errors.js";
 
 /** Pluggable replay store (in-memory below; a shared store such as Redis `SET NX PX` in a cluster). */
@@ -27,32 +28,27 @@ export interface InMemoryDpopReplayCacheOptions {
  * an unexpired `jti` (which would re-open a replay window).
  */
 export class InMemoryDpopReplayCache implements DpopReplayCache {
-  readonly #entries = new Map<string, number>();
+  readonly #keys: ExpiringKeySet;
   readonly #maxEntries: number;
 
   constructor(options: InMemoryDpopReplayCacheOptions = {}) {
     this.#maxEntries = Math.max(1, options.maxEntries ?? 100_000);
+    this.#keys = new ExpiringKeySet(this.#maxEntries);
   }
 
   /** Number of recorded entries (expired ones included until swept). */
   get size(): number {
-    return this.#entries.size;
+    return this.#keys.size;
   }
 
   checkAndStore(key: string, expiresAtMs: number, nowMs: number): boolean {
-    const existing = this.#entries.get(key);
-    if (existing !== undefined && existing > nowMs) return false;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#maxEntries) this.sweep(nowMs);
-    if (this.#entries.size >= this.#maxEntries) {
-      throw new DpopError("ERR_DPOP_REPLAY_CACHE_FULL", `DPoP replay cache is full (${this.#maxEntries} unexpired entries)`);
-    }
-    this.#entries.set(key, expiresAtMs);
-    return true;
+    const r = this.#keys.firstUse(key, expiresAtMs, nowMs);
+    if (r === "full") throw new DpopError("ERR_DPOP_REPLAY_CACHE_FULL", `DPoP replay cache is full (${this.#maxEntries} unexpired entries)`);
+    return r;
   }
 
   /** Drops every entry expired at `nowMs`. */
   sweep(nowMs: number): void {
-    for (const [key, expiresAtMs] of this.#entries) if (expiresAtMs <= nowMs) this.#entries.delete(key);
+    this.#keys.sweep(nowMs);
   }
 }

@@ -13,8 +13,8 @@
  *
  * @module
  */
+import { listenOn } from "../../util/http.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { isAgentwireError } from "../../errors.js";
 import { TlogError, type TlogErrorCode } from "./errors.js";
 import { formatSha256Digest, parseSha256Digest } from "./hash.js";
@@ -176,14 +176,7 @@ export interface RunningTlogServer {
 export async function startTlogServer(options: TlogHandlerOptions & { readonly port?: number; readonly host?: string }): Promise<RunningTlogServer> {
   const server = createServer(createTlogHandler(options));
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenOn(server, options.port ?? 0, host);
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     server,
