@@ -28,6 +28,7 @@ import type { HandoffStore } from "../ohp/control/store.js";
 import { parseReceiverPolicy, type ReceiverPolicy } from "../ohp/policy.js";
 import { openHandoffStore } from "../store/index.js";
 import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
+import { inspectorRoutes } from "../inspector/index.js";
 import { NodeMetrics } from "./metrics.js";
 import { startOhpServers, type RunningOhpServers } from "./server.js";
 
@@ -183,6 +184,11 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     region: config.identity?.region ?? "local",
     did: config.identity?.did ?? "did:web:localhost",
   };
+  const policy: ReceiverPolicy = { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...(config.policy ?? {}) };
+  const resolveIssuerKeys =
+    config.trustLocalhostDidWeb === false
+      ? undefined
+      : async (did: string) => (/^did:web:localhost(%3A\d+)?(:|$)/.test(did) ? (await webKeys.keySet(did)).jwks : undefined);
   let nodeRef: OhpNode | undefined;
   const maxTier = config.policy?.maxTier ?? "regulated";
   const ws = wsTransport({ handler: (e, m) => (nodeRef as OhpNode).handle(e, m), tenant: identity.vendor, maxTier });
@@ -195,10 +201,8 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     store,
     ...(opened.rateLimiter ? { rateLimiter: opened.rateLimiter } : {}),
     trustedIssuers: trusted,
-    ...(config.trustLocalhostDidWeb === false
-      ? {}
-      : { resolveIssuerKeys: async (did: string) => (/^did:web:localhost(%3A\d+)?(:|$)/.test(did) ? (await webKeys.keySet(did)).jwks : undefined) }),
-    policy: { annexIIIAllowed: ["5(b)", "5(c)", "5(d)"], ...(config.policy ?? {}) },
+    ...(resolveIssuerKeys ? { resolveIssuerKeys } : {}),
+    policy,
     transports: { "ohp/https": httpsTransport(), "ohp/grpc": grpcTransport(), "ohp/ws": ws, "ohp/sip-info": sipInfoTransport(() => {
       if (sip === undefined) throw new NodeConfigError("ERR_NODE_CONFIG", "ohp/sip-info is not running");
       return sip;
@@ -211,6 +215,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     log,
   });
   nodeRef = node;
+  const inspector = inspectorRoutes({ node, store, policy, trustedIssuers: trusted, ...(resolveIssuerKeys ? { resolveIssuerKeys } : {}) });
   const servers = await startOhpServers({
     node,
     port: options.port ?? config.port ?? 0,
@@ -221,6 +226,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       ? { aiSystems: () => ({ ohp: "0.1", issuer: { did: identity.did, vendor: identity.vendor }, publishedAt: new Date().toISOString(), systems: [...(config.aiSystems ?? [])] }) }
       : {}),
     routes: async (req, res) => {
+      if (await inspector.http(req, res)) return true;
       if (req.method === "GET" && req.url === "/.well-known/did.json") {
         const doc = didDocument(identity.did, node.jwks());
         res.writeHead(200, { "content-type": "application/did+json" });
@@ -280,7 +286,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     );
   }, 1000);
   sweeper.unref();
-  log({ at: new Date().toISOString(), event: "listening", url: servers.url, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}) });
+  log({ at: new Date().toISOString(), event: "listening", url: servers.url, inspector: `${servers.url}/inspector/`, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}) });
   ready = true;
   let stopped = false;
   return {
@@ -299,6 +305,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       await ws.close();
       await wsServer?.close({ timeoutMs: 1000 });
       await sip?.close();
+      inspector.close();
       await servers.close();
       await store.close();
       log({ at: new Date().toISOString(), event: "stopped" });

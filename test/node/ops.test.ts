@@ -33,6 +33,10 @@ describe("node operations: readiness, Prometheus metrics, W3C trace ids in logs"
       expect(metrics).toMatch(/agentwire_ohp_envelopes_received_total\{binding="ohp\/https",outcome="accept",reason="",verb="PROPOSE"\} 1/);
       expect(metrics).toMatch(/agentwire_ohp_handoffs\{role="receiver",state="ACCEPTED"\} 1/);
       expect(metrics).toMatch(/agentwire_process_resident_memory_bytes \d+/);
+      // The browser inspector is mounted on the node (page + Connect service, loopback only).
+      const page = await fetch(`${node.servers.url}/inspector/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-security-policy")).toBeTruthy();
     } finally {
       await node.stop();
     }

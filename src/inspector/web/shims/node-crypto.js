@@ -1,0 +1,3 @@
+// Browser stand-in for the one `node:crypto` export the bundled HPKE code uses.
+export const webcrypto = globalThis.crypto;
+export default { webcrypto };
