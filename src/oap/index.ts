@@ -59,3 +59,7 @@ export {
   type VerifyReceiptChainOptions,
 } from "./receipts.js";
 export * from "./proto-json.js";
+// Governance and commerce planes, adapters (docs/oap-governance.md, docs/oap-commerce.md).
+export * from "./governance/index.js";
+export * from "./commerce/index.js";
+export * from "./adapters/index.js";
