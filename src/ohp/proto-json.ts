@@ -89,14 +89,16 @@ export function envelopeFromJson(json: unknown): Envelope {
   let env: Envelope;
   try {
     env = fromJson(EnvelopeSchema, known);
+    // Inside the try: fromJson(Value) throws plain Errors too (nesting beyond protobuf-es's
+    // recursion limit of 100, found by the fuzzer).
+    env.extraMembers = extras.map(
+      (e): ExtraMember => create(ExtraMemberSchema, { pointer: e.pointer, value: fromJson(ValueSchema, e.value) }),
+    );
   } catch (cause) {
     throw new ProtoJsonError("ERR_PROTO_JSON", `envelope does not fit ohp.v0_1.Envelope: ${(cause as Error).message}`, {
       cause,
     });
   }
-  env.extraMembers = extras.map(
-    (e): ExtraMember => create(ExtraMemberSchema, { pointer: e.pointer, value: fromJson(ValueSchema, e.value) }),
-  );
   return env;
 }
 
@@ -121,16 +123,30 @@ function restoreRequiredArrays(doc: JsonObject): void {
   }
 }
 
+/**
+ * ProtoJSON of a decoded message. protobuf-es throws a plain Error for messages that have no JSON
+ * form (a `google.protobuf.Value` with no kind or a NaN/±Infinity number, found by the fuzzer):
+ * that is malformed input, so it becomes a ProtoJsonError.
+ */
+function protoJson<T>(what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (cause) {
+    throw new ProtoJsonError("ERR_PROTO_JSON", `${what} has no JSON form: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** Rebuilds the OHP JSON envelope from a protobuf Envelope (inverse of envelopeFromJson). */
 export function envelopeToJson(env: Envelope): JsonObject {
   const { extraMembers } = env;
   const bare = { ...env, extraMembers: [] } as Envelope;
-  const json = toJson(EnvelopeSchema, bare) as JsonValue;
+  const json = protoJson("the envelope", () => toJson(EnvelopeSchema, bare) as JsonValue);
   if (!isJsonObject(json)) throw new ProtoJsonError("ERR_PROTO_JSON", "ProtoJSON of an Envelope is not an object");
   restoreRequiredArrays(json);
   for (const extra of extraMembers) {
     const pointer = extra.pointer ?? "";
-    const value = extra.value === undefined ? null : (toJson(ValueSchema, extra.value) as JsonValue);
+    const v = extra.value;
+    const value = v === undefined ? null : protoJson(`extra member ${JSON.stringify(pointer)}`, () => toJson(ValueSchema, v) as JsonValue);
     if (pointer === "" || getAtPointer(json, pointer.replace(/\/[^/]*$/, "")) === undefined) {
       throw new ProtoJsonError("ERR_PROTO_JSON", `extra member ${JSON.stringify(pointer)} has no parent in the envelope`);
     }

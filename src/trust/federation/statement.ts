@@ -11,6 +11,7 @@
 import { CompactSign, compactVerify, importJWK, type JWK } from "jose";
 import { ALG_EDDSA } from "../../crypto/jwk.js";
 import { PrivateKeyRecord } from "../../crypto/keys.js";
+import { parseJsonStrict } from "../../json/parse.js";
 import { normaliseEntityId } from "./entity-id.js";
 import { FederationError } from "./errors.js";
 
@@ -64,9 +65,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function decodeSegment(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    // Strict JSON (decision #8): among others, nesting is bounded (MAX_JSON_DEPTH), so metadata
+    // policy merging and structuredClone never overflow the stack (found by the fuzzer).
+    value = parseJsonStrict(Buffer.from(segment, "base64url").toString("utf8"));
   } catch (cause) {
-    throw new FederationError("ERR_FED_MALFORMED", `entity statement ${what} is not base64url JSON`, { cause });
+    throw new FederationError("ERR_FED_MALFORMED", `entity statement ${what} is not base64url of strict JSON`, { cause });
   }
   if (!isObject(value)) throw new FederationError("ERR_FED_MALFORMED", `entity statement ${what} must be a JSON object`);
   return value;

@@ -101,7 +101,13 @@ export function createTlogHandler(options: TlogHandlerOptions): (req: IncomingMe
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      // e.g. "//": a valid request target that WHATWG URL reads as an empty authority (found by the fuzzer).
+      throw badRequest("the request target is not a valid path");
+    }
     const path = url.pathname;
     if (path === "/v1/entries") {
       requireMethod(req, "POST");

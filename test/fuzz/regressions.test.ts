@@ -1,0 +1,121 @@
+/**
+ * Regression tests for the bugs the fuzzers found (docs/fuzzing.md, "Findings"): each input is
+ * the minimised counter-example, and each must now fail with a typed error.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ListValueSchema, ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { describe, expect, it } from "vitest";
+import { EnvelopeSchema, ExtraMemberSchema, IntentSchema } from "../../gen/ohp/v0_1/envelope_pb.js";
+import { AgentwireError } from "../../src/errors.js";
+import { envelopeBinaryToJson, envelopeFromJson, envelopeJsonToBinary, ProtoJsonError } from "../../src/ohp/proto-json.js";
+import { ALG_EDDSA } from "../../src/crypto/jwk.js";
+import { keyPairFromSeed } from "../../src/crypto/keys.js";
+import { decodeEntityStatement, FederationError, verifyTrustChain } from "../../src/trust/federation/index.js";
+import { createTlogHandler, ed25519NoteSigner, MemoryLogStore, TransparencyLog } from "../../src/trust/tlog/index.js";
+import { invoke } from "./http-mock.js";
+import { buildFederation, leafKey, NOW, trustAnchors } from "../trust/federation/helpers.js";
+import { ohpVectors } from "./corpus.js";
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+async function rejected(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+const b64u = (v: unknown): string => Buffer.from(JSON.stringify(v), "utf8").toString("base64url");
+
+describe("fuzz regressions: src/ohp/proto-json.ts", () => {
+  const withExtra = (value: Value): Uint8Array =>
+    toBinary(EnvelopeSchema, create(EnvelopeSchema, { id: "env_1", extraMembers: [create(ExtraMemberSchema, { pointer: "/x", value })] }));
+
+  it("envelopeBinaryToJson: an extra member whose google.protobuf.Value has no kind is ERR_PROTO_JSON (was a plain Error)", () => {
+    const e = thrown(() => envelopeBinaryToJson(withExtra(create(ValueSchema, {}))));
+    expect(e).toBeInstanceOf(ProtoJsonError);
+    expect((e as ProtoJsonError).code).toBe("ERR_PROTO_JSON");
+  });
+
+  it("envelopeBinaryToJson: a google.protobuf.Value holding NaN or ±Infinity is ERR_PROTO_JSON (was a plain Error)", () => {
+    for (const n of [Number.NaN, Infinity, -Infinity]) {
+      const e = thrown(() => envelopeBinaryToJson(withExtra(create(ValueSchema, { kind: { case: "numberValue", value: n } }))));
+      expect(e).toBeInstanceOf(ProtoJsonError);
+      expect((e as ProtoJsonError).code).toBe("ERR_PROTO_JSON");
+    }
+  });
+
+  it("envelopeBinaryToJson: a NaN inside a Struct field (intent.slots) is ERR_PROTO_JSON", () => {
+    // protobuf-es models Struct fields as plain JSON objects; NaN still goes over the wire as a double.
+    const bytes = toBinary(EnvelopeSchema, create(EnvelopeSchema, { id: "env_1", intent: create(IntentSchema, { slots: { a: Number.NaN } as never }) }));
+    const e = thrown(() => envelopeBinaryToJson(bytes));
+    expect(e).toBeInstanceOf(ProtoJsonError);
+  });
+
+  it("envelopeFromJson / envelopeJsonToBinary: an extra member nested beyond protobuf-es's recursion limit is ERR_PROTO_JSON (was a plain Error)", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 150; i++) deep = [deep];
+    const env = { ...(ohpVectors()[0]?.envelope as object), extra: deep };
+    for (const fn of [() => envelopeFromJson(env), () => envelopeJsonToBinary(env)]) {
+      const e = thrown(fn);
+      expect(e).toBeInstanceOf(ProtoJsonError);
+      expect((e as ProtoJsonError).code).toBe("ERR_PROTO_JSON");
+    }
+  });
+
+  it("a well-formed Value still round-trips", () => {
+    const list = create(ValueSchema, { kind: { case: "listValue", value: create(ListValueSchema, { values: [create(ValueSchema, { kind: { case: "numberValue", value: 1.5 } })] }) } });
+    expect(envelopeBinaryToJson(withExtra(list))["x"]).toEqual([1.5]);
+  });
+});
+
+describe("fuzz regressions: src/trust/federation/statement.ts", () => {
+  it("decodeEntityStatement: claims nested 5000 levels deep are ERR_FED_MALFORMED (was a RangeError in metadata policy handling)", () => {
+    const deep = `${"[".repeat(5000)}1${"]".repeat(5000)}`;
+    const payload = `{"iss":"https://a.example","sub":"https://a.example","iat":1,"exp":2,"jwks":{"keys":[]},"metadata":{"t":{"p":${deep}}}}`;
+    const jwt = `${b64u({ alg: "EdDSA", typ: "entity-statement+jwt", kid: "k" })}.${Buffer.from(payload, "utf8").toString("base64url")}.c2ln`;
+    const e = thrown(() => decodeEntityStatement(jwt));
+    expect(e).toBeInstanceOf(FederationError);
+    expect((e as FederationError).code).toBe("ERR_FED_MALFORMED");
+  });
+
+  it("verifyTrustChain: a leaf entity configuration (self-signed, attacker-controlled) with deep metadata is a typed rejection", async () => {
+    const fed = await buildFederation();
+    const [h, p] = fed.leafEc.split(".") as [string, string];
+    const payload = JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as Record<string, unknown>;
+    const body = Buffer.from(`{"iss":${JSON.stringify(payload["iss"])},"sub":${JSON.stringify(payload["sub"])},"iat":${String(payload["iat"])},"exp":${String(payload["exp"])},"jwks":${JSON.stringify(payload["jwks"])},"authority_hints":${JSON.stringify(payload["authority_hints"])},"metadata":{"ohp_issuer":{"x":${'{"a":'.repeat(6000)}"x"${"}".repeat(6000)}}}}`, "utf8").toString("base64url");
+    const signature = Buffer.from(leafKey.sign(Buffer.from(`${h}.${body}`, "latin1"))).toString("base64url");
+    const e = await rejected(verifyTrustChain([`${h}.${body}.${signature}`, ...fed.chain.slice(1)], { trustAnchors, now: NOW }));
+    expect(e).toBeInstanceOf(AgentwireError);
+    expect((e as AgentwireError).code).toBe("ERR_FED_MALFORMED");
+  });
+
+  it("decodeEntityStatement: duplicate claim names are rejected (strict JSON)", () => {
+    const header = b64u({ alg: "EdDSA", typ: "entity-statement+jwt", kid: "k" });
+    const payload = Buffer.from('{"iss":"https://a.example","iss":"https://b.example","sub":"https://a.example","iat":1,"exp":2,"jwks":{"keys":[]}}').toString("base64url");
+    const e = thrown(() => decodeEntityStatement(`${header}.${payload}.c2ln`));
+    expect((e as FederationError).code).toBe("ERR_FED_MALFORMED");
+  });
+});
+
+describe("fuzz regressions: src/trust/tlog/server.ts", () => {
+  it('a request target "//" (valid HTTP, an empty authority to WHATWG URL) is a 400, not a 500 ERR_TLOG_INTERNAL', async () => {
+    const key = keyPairFromSeed(ALG_EDDSA, new Uint8Array(32).fill(0x73));
+    const log = new TransparencyLog(new MemoryLogStore(), { origin: "regression.example/log", signers: [ed25519NoteSigner("regression.example/log", key)] });
+    const handler = createTlogHandler({ log });
+    for (const url of ["//", "//?index=1"]) {
+      const { response } = await invoke(handler, { method: "GET", url, headers: {}, chunks: [] });
+      expect(response.status, url).toBe(400);
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code: "ERR_TLOG_HTTP_BAD_REQUEST" } });
+    }
+  });
+});
