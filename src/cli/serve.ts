@@ -3,10 +3,14 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseJsonStrict } from "../json/parse.js";
 import { parseNodeConfig, startAgentwireNode, type NodeConfig } from "../node/node.js";
+import { loadOapToolModule } from "../oap/server/node-host.js";
+import type { OapToolDefinition } from "../oap/server/tool.js";
+import { weatherTool } from "../oap/tools/weather.js";
 import { EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
 const USAGE = `usage: agentwire serve [--port P] [--grpc-port G] [--data DIR] [--store URL] [--config FILE]
                        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                       [--oap-tool MODULE]... [--no-oap-example] [--no-oap] [--oap-compat]
 
 Starts a local agentwire node on loopback: an OHP receiver and sender with an embedded store
 (DIR/ohp.sqlite, or a PostgreSQL database shared with other nodes: --store), keys generated on first start (DIR/keys/private.jwks.json, mode 0600), and
@@ -25,7 +29,20 @@ the config names one.
                   default DIR/ohp.sqlite. Also AGENTWIRE_STORE. Keys stay in DIR.
   --tls-cert/--tls-key  serve HTTPS and gRPC over TLS 1.3 only; --tls-client-ca requires client
                         certificates signed by that CA (mTLS)
-  --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes", ...}
+  --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes",
+                  "oap": {"apiKeys": [{"id", "key" | "sha256", "principal_did", ...}]}, ...}
+
+OAP (docs/oap-server.md): the node also hosts OAP tools: the spec's weather example (Weather Pro)
+by default as the node's own Tool (/.well-known/oap-tool.json, /oap/invoke, /oap/stream, tasks,
+audit, data rights; oap.v1.ToolService over Connect and gRPC-Web on P and gRPC on G), and tools
+defined in code.
+
+  --oap-tool MODULE   host the defineTool(...) exported by MODULE (default, tool or tools export);
+                      repeatable; mounted at /tools/<id> unless it is the first tool
+  --no-oap-example    do not host the weather example
+  --no-oap            no OAP at all
+  --oap-compat        relax the strict server exactly as far as the upstream OAP conformance
+                      suite needs (docs/oap-server.md "Compat mode"); never for production
 
 Exit status: 0 after a graceful shutdown, 2 usage or startup error.`;
 
@@ -37,7 +54,7 @@ export const serveCommand: Command = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, store: { type: "string" }, config: { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" } },
+      options: { port: { type: "string" }, "grpc-port": { type: "string" }, data: { type: "string" }, store: { type: "string" }, config: { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" }, "oap-tool": { type: "string", multiple: true }, "no-oap-example": { type: "boolean" }, "no-oap": { type: "boolean" }, "oap-compat": { type: "boolean" } },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const port = (v: string | undefined, d: number, name: string): number => {
@@ -64,6 +81,12 @@ export const serveCommand: Command = {
             ...(values["tls-client-ca"] !== undefined ? { clientCa: await pem(values["tls-client-ca"]) } : {}),
           }
         : undefined;
+    const oapTools: OapToolDefinition[] = [];
+    if (values["no-oap"] !== true) {
+      if (values["no-oap-example"] !== true) oapTools.push(weatherTool());
+      for (const m of values["oap-tool"] ?? []) oapTools.push(...(await loadOapToolModule(resolve(io.cwd, m))));
+    }
+    if (values["oap-compat"] === true && oapTools.length === 0) throw new UsageError("--oap-compat needs an OAP tool");
     const running = await startAgentwireNode({
       dataDir: resolve(io.cwd, values.data ?? ".agentwire"),
       ...(store !== undefined ? { store: store.startsWith("sqlite:") ? `sqlite:${resolve(io.cwd, store.slice(7))}` : store } : {}),
@@ -72,6 +95,7 @@ export const serveCommand: Command = {
       grpcPort: values["grpc-port"] !== undefined ? port(values["grpc-port"], 8081, "--grpc-port") : (config.grpcPort ?? 8081),
       log: (e) => io.stdout(JSON.stringify(e) + "\n"),
       ...(tls ? { tls } : {}),
+      ...(oapTools.length > 0 ? { oap: { tools: oapTools, ...(values["oap-compat"] === true ? { compat: true } : {}) } } : {}),
     });
     await new Promise<void>((done) => {
       const stop = (): void => {

@@ -30,6 +30,8 @@ import { openHandoffStore } from "../store/index.js";
 import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
 import { inspectorRoutes } from "../inspector/index.js";
 import { NodeMetrics } from "./metrics.js";
+import { parseOapNodeConfig, startOapNodeHost, type OapNodeConfig, type OapNodeHost } from "../oap/server/node-host.js";
+import type { OapToolDefinition } from "../oap/server/tool.js";
 import { startOhpServers, type RunningOhpServers } from "./server.js";
 
 /** Node configuration errors. */
@@ -50,6 +52,8 @@ export interface NodeConfig {
   readonly trustLocalhostDidWeb?: boolean;
   /** Reject PROPOSEs for these purposes (a stand-in for application logic). */
   readonly rejectPurposes?: readonly string[];
+  /** OAP hosting settings (`{"apiKeys": [{id, key | sha256, principal_did, ...}]}`). */
+  readonly oap?: OapNodeConfig;
   /** AI systems this node operates (`/.well-known/ohp-ai-systems.json` entries); not served when absent. */
   readonly aiSystems?: readonly JsonObject[];
 }
@@ -61,7 +65,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
   };
   if (!isJsonObject(value as JsonValue)) bad("must be a JSON object");
   const v = value as JsonObject;
-  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes", "aiSystems"]);
+  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes", "aiSystems", "oap"]);
   for (const k of Object.keys(v)) if (!known.has(k)) bad(`unknown member ${JSON.stringify(k)}`);
   const out: Record<string, unknown> = {};
   if (v["identity"] !== undefined) {
@@ -90,6 +94,13 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
     const a = v["aiSystems"];
     if (!Array.isArray(a) || a.length === 0 || !a.every((x) => isJsonObject(x))) bad("aiSystems must be a non-empty array of objects");
     out["aiSystems"] = a;
+  }
+  if (v["oap"] !== undefined) {
+    try {
+      out["oap"] = parseOapNodeConfig(v["oap"]);
+    } catch (e) {
+      bad((e as Error).message);
+    }
   }
   if (v["trust"] !== undefined) {
     if (!Array.isArray(v["trust"])) bad("trust must be an array");
@@ -143,6 +154,11 @@ export interface AgentwireNodeOptions {
   readonly decide?: (envelope: JsonObject) => HandoffDecision | Promise<HandoffDecision>;
   /** TLS 1.3 listeners (PEM); `clientCa` turns on mTLS. */
   readonly tls?: { readonly key: string; readonly cert: string; readonly clientCa?: string };
+  /**
+   * OAP tools to host (src/oap/server/node-host.ts): the first is the node's own Tool at the
+   * root; `compat` relaxes the strict server for the upstream suite. Absent: no OAP.
+   */
+  readonly oap?: { readonly tools: readonly OapToolDefinition[]; readonly compat?: boolean };
 }
 
 /** A running node. */
@@ -152,6 +168,8 @@ export interface RunningAgentwireNode {
   readonly store: HandoffStore;
   readonly identity: NodeIdentity;
   readonly did: string;
+  /** The hosted OAP tools, when `oap` was given. */
+  readonly oap: OapNodeHost | undefined;
   stop(): Promise<void>;
 }
 
@@ -215,6 +233,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     log,
   });
   nodeRef = node;
+  let oapHost: OapNodeHost | undefined;
   const inspector = inspectorRoutes({ node, store, policy, trustedIssuers: trusted, ...(resolveIssuerKeys ? { resolveIssuerKeys } : {}) });
   const servers = await startOhpServers({
     node,
@@ -227,8 +246,10 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       : {}),
     routes: async (req, res) => {
       if (await inspector.http(req, res)) return true;
+      if (oapHost !== undefined && (await oapHost.http(req, res))) return true;
       if (req.method === "GET" && req.url === "/.well-known/did.json") {
         const doc = didDocument(identity.did, node.jwks());
+        if (oapHost !== undefined) doc["service"] = oapHost.services();
         res.writeHead(200, { "content-type": "application/did+json" });
         res.end(JSON.stringify(doc));
         return true;
@@ -272,12 +293,30 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       if (address !== null && typeof address === "object") endpoints["ohp/ws"] = `${options.tls ? "wss" : "ws"}://${config.host ?? "127.0.0.1"}:${address.port}${wsServer.path}`;
       sip = await SipInfoEndpoint.listen({ handler: node.handle, host: config.host ?? "127.0.0.1", port: config.sipPort ?? 0 });
       endpoints["ohp/sip-info"] = sip.uri;
+      if (options.oap !== undefined && address !== null && typeof address === "object") {
+        const signing = keys.find((k) => k.use === "sig" && k.alg === ALG_EDDSA);
+        if (signing === undefined) throw new NodeConfigError("ERR_NODE_KEYS", "OAP hosting needs an Ed25519 key");
+        oapHost = await startOapNodeHost({
+          tools: options.oap.tools,
+          did: config.identity?.did ?? `did:web:localhost%3A${address.port}`,
+          baseUrl: `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}`,
+          key: signing,
+          dataDir: options.dataDir,
+          ...(options.oap.compat === true ? { compat: true } : {}),
+          ...(config.oap === undefined ? {} : { config: config.oap }),
+          allowInsecureLocalhostDids: config.trustLocalhostDidWeb !== false,
+          log: (e) => log(e as unknown as NodeLogEvent),
+        });
+        endpoints["oap/manifest"] = `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}/.well-known/oap-tool.json`;
+      }
       await options.attach?.({ server, endpoints, node });
     },
   }).catch(async (e: unknown) => {
+    await oapHost?.close();
     await store.close();
     throw e;
   });
+  if (oapHost !== undefined && servers.http2 !== undefined) oapHost.attachH2(servers.http2);
   if (config.identity?.did === undefined) identity.did = `did:web:localhost%3A${new URL(servers.url).port}`;
   const sweeper = setInterval(() => {
     void node.sweep().then(
@@ -297,6 +336,9 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     get did() {
       return identity.did;
     },
+    get oap() {
+      return oapHost;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -307,6 +349,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       await sip?.close();
       inspector.close();
       await servers.close();
+      await oapHost?.close();
       await store.close();
       log({ at: new Date().toISOString(), event: "stopped" });
     },
@@ -316,7 +359,9 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
 /** A minimal DID document for a did:web node (keys in JsonWebKey2020 form). */
 export function didDocument(did: string, jwks: Jwks<PublicJwk>): JsonObject {
   const methods = jwks.keys.map((k) => {
-    const { kid, alg: _a, use: _u, ...publicKeyJwk } = k as unknown as Record<string, JsonValue>;
+    const { kid, alg, use: _u, ...rest } = k as unknown as Record<string, JsonValue>;
+    // AKP (ML-DSA) JWKs carry their algorithm in `alg` (RFC 9964): without it the key cannot be parsed.
+    const publicKeyJwk = rest["kty"] === "AKP" ? { ...rest, alg: alg as JsonValue } : rest;
     return { id: `${did}#${String(kid)}`, type: "JsonWebKey2020", controller: did, publicKeyJwk: publicKeyJwk as JsonObject };
   });
   const signing = jwks.keys.filter((k) => k.use === "sig").map((k) => `${did}#${k.kid}`);

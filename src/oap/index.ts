@@ -59,6 +59,12 @@ export {
   type VerifyReceiptChainOptions,
 } from "./receipts.js";
 export * from "./proto-json.js";
+// Part B: server, tasks, webhooks, client, example tools (docs/oap-server.md).
+export * from "./tasks/index.js";
+export * from "./webhooks/index.js";
+export * from "./server/index.js";
+export * from "./client/index.js";
+export * from "./tools/index.js";
 // Governance and commerce planes, adapters (docs/oap-governance.md, docs/oap-commerce.md).
 export * from "./governance/index.js";
 export * from "./commerce/index.js";

@@ -14,6 +14,7 @@ const MODULES: Record<string, () => Promise<{ bench(): Promise<BenchResult[]> }>
   crypto: () => import("./crypto.js"),
   hpke: () => import("./hpke.js"),
   ohp: () => import("./ohp.js"),
+  oap: () => import("./oap.js"),
   tlog: () => import("./tlog.js"),
   load: () => import("./load.js"),
 };

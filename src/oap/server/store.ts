@@ -1,0 +1,99 @@
+/**
+ * Everything an OAP Tool server persists, behind one interface: receipts (per-Principal hash
+ * chains), replay nonces, idempotency records, tasks, the audit log, webhook subscriptions and
+ * published incidents. {@link MemoryOapStore} here; the embedded SQLite store is
+ * sqlite-store.ts; a PostgreSQL store implements the same member interfaces.
+ *
+ * @module
+ */
+import type { JsonObject } from "../../json/types.js";
+import { MemoryIdempotencyStore, type IdempotencyRecord, type IdempotencyStore } from "../idempotency.js";
+import { MemoryReceiptStore, type ReceiptStore } from "../receipts.js";
+import { MemoryNonceStore, type NonceStore } from "../replay.js";
+import { MemoryAuditLog, MemoryTaskStore, type AuditLog, type MaybePromise, type TaskStore } from "../tasks/store.js";
+import { MemoryWebhookSubscriptionStore, type WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
+
+/** Published §22.2 incidents (oap-incident documents). */
+export interface PublishedIncidentStore {
+  publish(incident: JsonObject): MaybePromise<void>;
+  list(): MaybePromise<JsonObject[]>;
+}
+
+/** In-memory {@link PublishedIncidentStore}. */
+export class MemoryPublishedIncidentStore implements PublishedIncidentStore {
+  readonly #items = new Map<string, JsonObject>();
+  publish(incident: JsonObject): void {
+    this.#items.set(String(incident["incident_id"]), structuredClone(incident));
+  }
+  list(): JsonObject[] {
+    return [...this.#items.values()].map((i) => structuredClone(i));
+  }
+}
+
+/** An idempotency store that can also erase a Principal's records (data deletion, §17.3). */
+export interface PrincipalIdempotencyStore extends IdempotencyStore {
+  deleteByPrincipal(principalDid: string): MaybePromise<number>;
+}
+
+/**
+ * Wraps an {@link IdempotencyStore} whose keys start with `<principal>\0` (as IdempotencyGuard
+ * writes them) and remembers them per Principal, so they can be erased.
+ */
+export class PrincipalIndexedIdempotencyStore implements PrincipalIdempotencyStore {
+  readonly #inner: IdempotencyStore;
+  readonly #byPrincipal = new Map<string, Set<string>>();
+
+  constructor(inner: IdempotencyStore = new MemoryIdempotencyStore()) {
+    this.#inner = inner;
+  }
+
+  async reserve(key: string, fingerprint: string, expiresAtMs: number, nowMs: number): Promise<IdempotencyRecord | undefined> {
+    const r = await this.#inner.reserve(key, fingerprint, expiresAtMs, nowMs);
+    if (r === undefined) {
+      const principal = key.slice(0, key.indexOf("\u0000"));
+      let set = this.#byPrincipal.get(principal);
+      if (set === undefined) this.#byPrincipal.set(principal, (set = new Set()));
+      set.add(key);
+    }
+    return r;
+  }
+  complete(key: string, response: JsonObject): MaybePromise<void> {
+    return this.#inner.complete(key, response);
+  }
+  release(key: string): MaybePromise<void> {
+    return this.#inner.release(key);
+  }
+  async deleteByPrincipal(principalDid: string): Promise<number> {
+    const keys = this.#byPrincipal.get(principalDid) ?? new Set();
+    for (const k of keys) await this.#inner.release(k);
+    this.#byPrincipal.delete(principalDid);
+    return keys.size;
+  }
+}
+
+/** The storage of one Tool. */
+export interface OapStore {
+  readonly receipts: ReceiptStore;
+  readonly nonces: NonceStore;
+  readonly idempotency: PrincipalIdempotencyStore;
+  readonly tasks: TaskStore;
+  readonly audit: AuditLog;
+  readonly webhooks: WebhookSubscriptionStore;
+  readonly incidents: PublishedIncidentStore;
+  /** "memory", "sqlite", … (logs, /healthz). */
+  readonly backend: string;
+  close(): MaybePromise<void>;
+}
+
+/** Everything in memory (tests, ephemeral tools). */
+export class MemoryOapStore implements OapStore {
+  readonly receipts: ReceiptStore = new MemoryReceiptStore();
+  readonly nonces: NonceStore = new MemoryNonceStore();
+  readonly idempotency: PrincipalIdempotencyStore = new PrincipalIndexedIdempotencyStore();
+  readonly audit: AuditLog = new MemoryAuditLog();
+  readonly tasks: TaskStore = new MemoryTaskStore(this.audit);
+  readonly webhooks: WebhookSubscriptionStore = new MemoryWebhookSubscriptionStore();
+  readonly incidents: PublishedIncidentStore = new MemoryPublishedIncidentStore();
+  readonly backend = "memory";
+  close(): void {}
+}

@@ -1,0 +1,6 @@
+/**
+ * Example OAP tools defined with `defineTool`.
+ *
+ * @module
+ */
+export * from "./weather.js";
