@@ -14,6 +14,7 @@
  * FAILED_PRECONDITION; a stream whose later envelopes change conversation or sender
  * INVALID_ARGUMENT.
  */
+import { Channel } from "../util/channel.js";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type ConnectRouter, type Transport } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -46,44 +47,6 @@ export function connectErrorOf(e: unknown): ConnectError {
   return new ConnectError((e as Error).message ?? String(e), Code.Internal);
 }
 
-/** A tiny async queue: values pushed from callbacks, consumed by `for await`. */
-class Channel<T> implements AsyncIterable<T> {
-  readonly #items: T[] = [];
-  readonly #waiting: ((r: IteratorResult<T>) => void)[] = [];
-  #done = false;
-  #error: unknown;
-
-  push(value: T): void {
-    if (this.#done) return;
-    const w = this.#waiting.shift();
-    if (w !== undefined) w({ value, done: false });
-    else this.#items.push(value);
-  }
-  end(error?: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#error = error;
-    for (const w of this.#waiting.splice(0)) w({ value: undefined, done: true });
-  }
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.#items.length > 0) {
-        yield this.#items.shift()!;
-        continue;
-      }
-      if (this.#done) {
-        if (this.#error !== undefined) throw this.#error;
-        return;
-      }
-      const r = await new Promise<IteratorResult<T>>((resolve) => this.#waiting.push(resolve));
-      if (r.done === true) {
-        if (this.#error !== undefined) throw this.#error;
-        return;
-      }
-      yield r.value;
-    }
-  }
-}
 
 /** Registers `ofp.v1.FloorService` for `floor` on a Connect router. */
 export function floorGrpcRoutes(floor: FloorManager): (router: ConnectRouter) => void {
