@@ -15,6 +15,7 @@
  */
 import type { OapAction } from "../../../gen/types/oap/oap-action.js";
 import type { OapDecisionRecord } from "../../../gen/types/oap/oap-decision-record.js";
+import type { OapManifest } from "../../../gen/types/oap/oap-manifest.js";
 import type { OapRequestEnvelope } from "../../../gen/types/oap/oap-request-envelope.js";
 import { PrivateKeyRecord, publicKeyFor } from "../../crypto/keys.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
@@ -63,6 +64,11 @@ import type { HttpMessageView } from "../webhooks/rfc9421.js";
 import { compatTool, OAP_CONFORMANCE_RECEIPT_PATH, selfAttestedConformanceReceipt } from "./compat.js";
 import { cachingKeyResolver } from "./key-cache.js";
 import { MemoryOapStore, type OapStore } from "./store.js";
+import { GovernancePlane, needsSubscription, type ToolCommerceOptions, type ToolGovernanceOptions } from "./planes.js";
+import { ConsentRegistry } from "../commerce/consent.js";
+import { SubscriptionManager } from "../commerce/subscriptions.js";
+import { priceOptions, type Pricing } from "../commerce/pricing.js";
+import { mapKeyResolver } from "../sign.js";
 import { ActionResult, type ActionContext, type ActionResultMeta, type ActionSpec, type OapToolDefinition } from "./tool.js";
 import { continueTrace, formatTraceparent, type TraceContext } from "./trace.js";
 
@@ -88,6 +94,7 @@ export const OAP_PATHS = Object.freeze({
   incident: "/oap/incident",
   discover: "/oap/discover",
   subscribe: "/oap/subscribe",
+  billing: "/oap/billing",
   tasks: "/oap/tasks",
   conformanceReceipt: OAP_CONFORMANCE_RECEIPT_PATH,
 });
@@ -128,6 +135,10 @@ export interface OapToolServerOptions {
   readonly taskPollIntervalMs?: number;
   /** Serve a Conformance Receipt (compat serves a self-attested one when absent). */
   readonly conformanceReceipt?: JsonObject;
+  /** Governance plane (planes.ts; default: the tool definition's, else off). */
+  readonly governance?: ToolGovernanceOptions;
+  /** Commerce plane (planes.ts; default: the tool definition's, else off). */
+  readonly commerce?: ToolCommerceOptions;
 }
 
 /** What a transport knows about an invocation besides the envelope. */
@@ -180,6 +191,10 @@ interface Admitted {
   readonly ticket: IdempotencyTicket;
   readonly trace: TraceContext;
   readonly meta: InvocationMeta;
+  /** Decision records of the governance plane (cited in the receipt's policy_decisions). */
+  readonly decisions: readonly OapDecisionRecord[];
+  /** The wallet hold paying for this call. */
+  readonly hold?: string;
 }
 
 interface Executed {
@@ -213,6 +228,11 @@ export class OapToolServer {
   #conformance: JsonObject | undefined;
   #started = false;
   #limiterSweep: NodeJS.Timeout | undefined;
+  #subs: SubscriptionManager | undefined;
+  /** The governance plane, when configured. */
+  readonly governance: GovernancePlane | undefined;
+  /** The commerce options, when configured. */
+  readonly commerce: ToolCommerceOptions | undefined;
 
   constructor(options: OapToolServerOptions) {
     this.#o = options;
@@ -281,8 +301,37 @@ export class OapToolServer {
       },
       onError: (e) => this.#log("oap.task-error", { message: (e as Error).message }),
     });
+    const gov = options.governance ?? options.tool.governance;
+    this.governance = gov === undefined ? undefined : new GovernancePlane(gov, this.#clock);
+    this.commerce = options.commerce ?? options.tool.commerce;
     if (options.baseUrl !== undefined) this.setBaseUrl(options.baseUrl);
   }
+
+  /** §12 subscriptions (commerce plane; built once the base URL is known). */
+  get subscriptions(): SubscriptionManager | undefined {
+    const c = this.commerce;
+    if (c === undefined) return undefined;
+    if (c.subscriptions !== undefined) return c.subscriptions;
+    this.#subs ??= new SubscriptionManager({
+      toolDid: this.did,
+      ...(this.tool.manifest.pricing === undefined ? {} : { pricing: this.tool.manifest.pricing as unknown as Pricing }),
+      signer: this.#signer,
+      keys: mapKeyResolver({ [this.#signer.kid as string]: this.#signer.key.publicJwk }),
+      consents: c.consents ?? new ConsentRegistry({ clock: this.#clock }),
+      endpoints: { agent_subscribe_url: this.url(OAP_PATHS.subscribe) },
+      ledger: this.ledger,
+      clock: this.#clock,
+      random: this.#random,
+      ...(c.trialAvailable === undefined ? {} : { trialAvailable: c.trialAvailable }),
+    });
+    return this.#subs;
+  }
+
+  /** Publishes (or replaces) the Conformance Receipt served at /oap-conformance-receipt.json. */
+  setConformanceReceipt(receipt: JsonObject | undefined): void {
+    this.#published = receipt;
+  }
+  #published: JsonObject | undefined;
 
   /** The Tool's signer (DID URL kid). */
   get signer(): OapSigner {
@@ -321,7 +370,8 @@ export class OapToolServer {
       data_delete: this.url(OAP_PATHS.dataDelete, rel),
       incident: this.url(OAP_PATHS.incident, rel),
       discover: this.url(OAP_PATHS.discover, rel),
-      ...(this.#webhooks === undefined ? {} : { subscribe: this.url(OAP_PATHS.subscribe, rel) }),
+      ...(this.#webhooks === undefined && this.commerce === undefined ? {} : { subscribe: this.url(OAP_PATHS.subscribe, rel) }),
+      ...(this.commerce === undefined ? {} : { billing: this.url(OAP_PATHS.billing, rel) }),
       ...(input.endpoints ?? {}),
     };
     const manifest: JsonObject = {
@@ -373,6 +423,7 @@ export class OapToolServer {
 
   /** The Conformance Receipt to serve, if any (compat: self-attested). */
   conformanceReceipt(): JsonObject | undefined {
+    if (this.#published !== undefined) return this.#published;
     if (this.#o.conformanceReceipt !== undefined) return this.#o.conformanceReceipt;
     if (!this.compat) return undefined;
     this.#conformance ??= selfAttestedConformanceReceipt({
@@ -511,6 +562,9 @@ export class OapToolServer {
       () => checkConsent(action, env),
     ]);
     if (policy.error !== undefined) throw policy.error;
+    const price = this.#cost(action, {});
+    const decisions = this.governance === undefined ? [] : (await this.governance.admit(env, action, this.tool.manifest as unknown as OapManifest, price)).records;
+    await this.#checkSubscription(env, action);
     const warnings = [...policy.warnings];
     let locale = env.context.locale;
     if (this.tool.locales !== undefined && this.tool.locales.length > 0) {
@@ -527,17 +581,54 @@ export class OapToolServer {
       slot.release();
       throw e;
     }
+    let hold: string | undefined;
     if (ticket.kind !== "replay") {
       try {
         compiled.assertInput(env.input);
         await this.store.audit.append({ principal_did: env.principal_did, at: record.evaluated_at, kind: "decision", data: { ...(record as unknown as JsonObject), request_id: env.request_id, action: action.id, agent_did: env.agent_did } });
+        for (const d of decisions) await this.store.audit.append({ principal_did: env.principal_did, at: d.evaluated_at, kind: "decision", data: { ...(d as unknown as JsonObject), request_id: env.request_id, action: action.id, agent_did: env.agent_did } });
+        hold = await this.#authorizeHold(env, price);
       } catch (e) {
         slot.release();
         if (ticket.kind === "execute") await ticket.release();
         throw e;
       }
     }
-    return { envelope: raw, env, requestId: env.request_id, compiled, spec, identity, decision: record, warnings, locale, release: slot.release, ticket, trace, meta };
+    return { envelope: raw, env, requestId: env.request_id, compiled, spec, identity, decision: record, warnings, locale, release: slot.release, ticket, trace, meta, decisions, ...(hold === undefined ? {} : { hold }) };
+  }
+
+  /** §12.3: the subscription token of an action that needs one (402 with the §12.1 details otherwise). */
+  async #checkSubscription(env: OapRequestEnvelope, action: OapAction): Promise<void> {
+    const c = this.commerce;
+    if (c === undefined || !needsSubscription(action, c)) return;
+    const subs = this.subscriptions as SubscriptionManager;
+    const token = env.subscription_token;
+    if (typeof token !== "string" || token.length === 0) throw subs.subscriptionRequired(action.id, env.context.currency);
+    const tiers = c.tiers?.[action.id];
+    await subs.verifyToken(token, { principal_did: env.principal_did, agent_did: env.agent_did, ...(env.scope_id === undefined ? {} : { scope_id: env.scope_id }) }, tiers === undefined ? {} : { tiers });
+  }
+
+  /** §11.2: a hold on the Principal's wallet for a priced call (402 without a wallet or funds). */
+  async #authorizeHold(env: OapRequestEnvelope, price: { amount: string; currency: string } | undefined): Promise<string | undefined> {
+    const wallet = this.commerce?.wallet;
+    if (wallet === undefined || price === undefined || !/[1-9]/.test(price.amount)) return undefined;
+    const walletDid = this.commerce?.walletOf !== undefined ? await this.commerce.walletOf(env.principal_did) : await wallet.walletOf(env.principal_did);
+    if (walletDid === undefined) {
+      throw new OapError("ERR_OAP_SUBSCRIPTION_REQUIRED", `the priced call needs a wallet of ${env.principal_did}`, { details: { reason: "no_wallet", price_options: priceOptions(this.tool.manifest.pricing as unknown as Pricing | undefined, env.context.currency) as unknown as JsonObject[] } });
+    }
+    const hold = await wallet.authorize(walletDid, { amount: price.amount, currency: price.currency, tool_did: this.did, agent_did: env.agent_did, idempotency_key: `oap-invoke:${env.request_id}` });
+    return hold.hold_id;
+  }
+
+  /** Captures the call's hold citing its receipt (or releases it when nothing is owed). */
+  async #settleHold(a: Admitted, receiptId: string | undefined, cost: { amount: string; currency: string } | undefined): Promise<void> {
+    const wallet = this.commerce?.wallet;
+    if (a.hold === undefined || wallet === undefined) return;
+    if (receiptId === undefined || cost === undefined || !/[1-9]/.test(cost.amount)) {
+      await wallet.release(a.hold);
+      return;
+    }
+    await wallet.capture(a.hold, { amount: cost.amount, receipt_id: receiptId, final: true, idempotency_key: `oap-capture:${a.requestId}` });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -614,7 +705,7 @@ export class OapToolServer {
       response,
       toolDid: this.did,
       actionVersion: a.compiled.action.version,
-      policyDecisions: [policyDecisionRef(a.decision)],
+      policyDecisions: [policyDecisionRef(a.decision), ...a.decisions.map(policyDecisionRef)],
       ...(meta.provenanceTagsOut === undefined ? {} : { provenanceTagsOut: meta.provenanceTagsOut }),
       type,
     });
@@ -626,6 +717,7 @@ export class OapToolServer {
   async #finish(a: Admitted, x: Executed, type: "invocation" | "task_completion"): Promise<{ response: JsonObject; receipt: JsonObject }> {
     const receipt = await this.#issueReceipt(a, x.output, x.meta, type);
     const cost = this.#cost(a.compiled.action, x.meta);
+    await this.#settleHold(a, receipt["receipt_id"] as string, cost);
     const anchoredIn = Array.isArray(receipt["anchors"]) ? receipt["anchors"].filter(isJsonObject).map((r) => String(r["log_id"])) : [];
     const env: JsonObject = {
       oap_version: "1.0",
@@ -645,6 +737,7 @@ export class OapToolServer {
 
   async #finishError(a: Admitted, e: unknown, type: "invocation" | "task_completion"): Promise<{ response: JsonObject; receipt: JsonObject }> {
     const receipt = await this.#issueReceipt(a, undefined, {}, type);
+    await this.#settleHold(a, undefined, undefined).catch((e: unknown) => this.#log("oap.wallet-error", { request_id: a.requestId, message: (e as Error).message }));
     return { response: this.#signErrorEnvelope(e, a.requestId, receipt["receipt_id"] as string), receipt };
   }
 
@@ -692,6 +785,7 @@ export class OapToolServer {
         return await this.#startTask(a);
       } catch (e) {
         a.release();
+        await this.#settleHold(a, undefined, undefined).catch(() => undefined);
         if (a.ticket.kind === "execute") await a.ticket.release();
         return this.#errorOutcome(e, raw, meta, trace);
       }
@@ -1100,6 +1194,54 @@ export class OapToolServer {
     await this.store.webhooks.add(sub);
     await this.store.audit.append({ principal_did: owner, at: sub.created_at, kind: "webhook_subscription", data: { action: "created", subscription_id: sub.id, callback_url: callback, events: [...sub.events] } });
     return { subscription_id: sub.id, status: "active", ...(sub as unknown as JsonObject) };
+  }
+
+  /**
+   * §12.2 `POST subscribe` with a `tier` (commerce; the webhook form has `callback_url`): the
+   * caller must act for the Principal (or be the named Agent).
+   */
+  async commerceSubscribe(body: unknown, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const subs = this.subscriptions;
+    if (subs === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool sells no subscriptions");
+    const c = requireCaller(caller);
+    if (!isJsonObject(body) || typeof body["tier"] !== "string" || typeof body["principal_did"] !== "string") throw new OapError("ERR_OAP_INPUT_INVALID", "subscribe needs {principal_did, agent_did?, tier, scope_id?, consent_receipt?, autonomous_policy?}");
+    const principalDid = body["principal_did"];
+    const agentDid = typeof body["agent_did"] === "string" ? body["agent_did"] : (c.did ?? principalDid);
+    if (!callerIsParty(c, { principal_did: principalDid, agent_did: agentDid })) throw new OapError("ERR_OAP_SCOPE_INSUFFICIENT", "the caller acts neither for the Principal nor as the Agent");
+    const r = await subs.subscribe({
+      principal_did: principalDid,
+      agent_did: agentDid,
+      tier: body["tier"],
+      ...(typeof body["scope_id"] === "string" ? { scope_id: body["scope_id"] } : {}),
+      ...(typeof body["consent_receipt"] === "string" ? { consent_receipt: body["consent_receipt"] } : {}),
+      ...(isJsonObject(body["autonomous_policy"]) ? { autonomous_policy: body["autonomous_policy"] as never } : {}),
+    });
+    return { subscription_id: r.subscription.subscription_id, status: r.subscription.status, ...(r.subscription_token === undefined ? {} : { subscription_token: r.subscription_token }), subscription: r.subscription as unknown as JsonObject };
+  }
+
+  /** §12.4 cancel a commercial subscription (`DELETE subscribe/{urn:oap:subscription:…}`). */
+  async commerceCancel(id: string, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const subs = this.subscriptions;
+    if (subs === undefined) throw new OapError("ERR_OAP_NOT_FOUND", `unknown subscription ${id}`);
+    const c = requireCaller(caller);
+    const sub = await subs.get(id);
+    if (sub === undefined || !callerActsFor(c, sub.principal_did)) throw new OapError("ERR_OAP_NOT_FOUND", `unknown subscription ${id}`);
+    const r = await subs.cancel(id, { principal_did: sub.principal_did, channel: "tool" });
+    return { subscription_id: id, status: r.subscription.status };
+  }
+
+  /** `GET billing?principal_did=`: the Principal's subscriptions, price options and price-change notices. */
+  async billing(principalDid: string | undefined, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const subs = this.subscriptions;
+    if (subs === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool has no billing");
+    const pricing = this.tool.manifest.pricing as unknown as Pricing | undefined;
+    const out: JsonObject = { tool_did: this.did, price_options: priceOptions(pricing) as unknown as JsonObject[], price_change_notices: subs.priceChangeNotices() as unknown as JsonObject[] };
+    if (principalDid !== undefined) {
+      if (!callerActsFor(requireCaller(caller), principalDid)) throw new OapError("ERR_OAP_NOT_FOUND", "no billing for this Principal");
+      out["principal_did"] = principalDid;
+      out["subscriptions"] = (await subs.list(principalDid)) as unknown as JsonObject[];
+    }
+    return out;
   }
 
   /** Removes a webhook subscription (its owner only). */

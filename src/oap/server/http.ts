@@ -14,7 +14,8 @@
  * | GET, POST | /oap/data/export | signed export |
  * | GET, POST | /oap/incident | published incidents · 202 report receipt |
  * | POST | /oap/discover | matching actions |
- * | POST, DELETE | /oap/subscribe[/{id}] | webhook subscriptions |
+ * | POST, DELETE | /oap/subscribe[/{id}] | webhook subscriptions; commercial ones (`tier`, `urn:oap:subscription:` ids) with commerce |
+ * | GET | /oap/billing | price options, notices, the Principal's subscriptions (commerce) |
  * | GET | /oap/tasks | the caller's tasks |
  * | GET | /oap/tasks/{id} | 202 + task while open, 200 + task when terminal |
  * | GET | /oap/tasks/{id}/events | SSE of the task after each transition (`Last-Event-ID` resumes) |
@@ -285,7 +286,13 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
         case OAP_PATHS.subscribe: {
           if (method !== "POST") break;
           const { raw, json } = await parseBody(req, false);
-          sendJson(res, 201, await server.subscribe(json, await caller(req, raw)));
+          const commercial = isJsonObject(json) && json["tier"] !== undefined && json["callback_url"] === undefined;
+          sendJson(res, 201, commercial ? await server.commerceSubscribe(json, await caller(req, raw)) : await server.subscribe(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PATHS.billing: {
+          if (method !== "GET") break;
+          sendJson(res, 200, await server.billing(q.get("principal_did") ?? undefined, await caller(req)));
           return true;
         }
         case OAP_PATHS.tasks: {
@@ -307,7 +314,8 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
       }
       if (path.startsWith(`${OAP_PATHS.subscribe}/`)) {
         if (method !== "DELETE") throw new OapError("ERR_OAP_NOT_FOUND", `${method} is not served at ${path}`);
-        sendJson(res, 200, await server.unsubscribe(decodeURIComponent(path.slice(OAP_PATHS.subscribe.length + 1)), await caller(req)));
+        const id = decodeURIComponent(path.slice(OAP_PATHS.subscribe.length + 1));
+        sendJson(res, 200, id.startsWith("urn:oap:subscription:") ? await server.commerceCancel(id, await caller(req)) : await server.unsubscribe(id, await caller(req)));
         return true;
       }
       if (path.startsWith(`${OAP_PATHS.tasks}/`)) {

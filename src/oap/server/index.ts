@@ -17,3 +17,4 @@ export * from "./node-host.js";
 export * from "./trace.js";
 export * from "./compat.js";
 export * from "./standalone.js";
+export * from "./planes.js";

@@ -19,6 +19,7 @@ import type { AuthIdentity } from "../auth.js";
 import { OapError } from "../errors.js";
 import type { InputRequest } from "../tasks/manager.js";
 import type { TraceContext } from "./trace.js";
+import type { ToolCommerceOptions, ToolGovernanceOptions } from "./planes.js";
 
 /** A manifest as a tool definition gives it (endpoints and DIDs are filled in by the server). */
 export type OapManifestInput = Omit<OapManifest, "endpoints" | "tool"> & {
@@ -120,6 +121,10 @@ export interface ToolDefinitionInput<A extends Readonly<Record<string, ActionImp
   readonly data?: PrincipalDataHooks;
   /** Locales human-readable output is available in (§24.1); absent: any locale is accepted as is. */
   readonly locales?: readonly string[];
+  /** Governance plane (policy engine, review, CCC, special categories; planes.ts). Off when absent. */
+  readonly governance?: ToolGovernanceOptions;
+  /** Commerce plane (subscriptions, wallet charging; planes.ts). Off when absent. */
+  readonly commerce?: ToolCommerceOptions;
 }
 
 /** A defined tool, ready to be served ({@link OapToolDefinition.actions} normalised). */
@@ -128,6 +133,8 @@ export interface OapToolDefinition {
   readonly actions: ReadonlyMap<string, ActionSpec>;
   readonly data?: PrincipalDataHooks;
   readonly locales?: readonly string[];
+  readonly governance?: ToolGovernanceOptions;
+  readonly commerce?: ToolCommerceOptions;
 }
 
 /**
@@ -153,5 +160,7 @@ export function defineTool<A extends Readonly<Record<string, ActionImpl>>>(defin
     actions,
     ...(definition.data === undefined ? {} : { data: definition.data }),
     ...(definition.locales === undefined ? {} : { locales: definition.locales }),
+    ...(definition.governance === undefined ? {} : { governance: definition.governance }),
+    ...(definition.commerce === undefined ? {} : { commerce: definition.commerce }),
   };
 }
