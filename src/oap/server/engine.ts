@@ -56,9 +56,10 @@ import { clockMs, didOf, oapIds, rfc3339, systemClock, systemRandom, ULID_PATTER
 import { Channel } from "../tasks/channel.js";
 import { isTaskStatus, isTerminalTaskStatus, type TaskStatus } from "../tasks/lifecycle.js";
 import { TaskManager, taskUlid, type TaskCompletion, type TaskRunContext } from "../tasks/manager.js";
-import type { TaskJson, TaskQuery } from "../tasks/store.js";
+import type { AuditEntryKind, TaskJson, TaskQuery } from "../tasks/store.js";
 import { checkCallbackUrl, WebhookDispatcher } from "../webhooks/deliver.js";
 import type { WebhookSubscription } from "../webhooks/subscriptions.js";
+import { PlaneEndpoints, OAP_PLANE_PATHS } from "./plane-endpoints.js";
 import { authenticateCaller, callerActsFor, callerIsParty, requireCaller, type CallerIdentity } from "./caller-auth.js";
 import type { HttpMessageView } from "../webhooks/rfc9421.js";
 import { compatTool, OAP_CONFORMANCE_RECEIPT_PATH, selfAttestedConformanceReceipt } from "./compat.js";
@@ -233,6 +234,8 @@ export class OapToolServer {
   readonly governance: GovernancePlane | undefined;
   /** The commerce options, when configured. */
   readonly commerce: ToolCommerceOptions | undefined;
+  /** The HTTP operations of the planes (wallet, consent, refunds, kill switch, incidents, policy reload; plane-endpoints.ts). */
+  readonly planes: PlaneEndpoints;
 
   constructor(options: OapToolServerOptions) {
     this.#o = options;
@@ -304,6 +307,19 @@ export class OapToolServer {
     const gov = options.governance ?? options.tool.governance;
     this.governance = gov === undefined ? undefined : new GovernancePlane(gov, this.#clock);
     this.commerce = options.commerce ?? options.tool.commerce;
+    this.planes = new PlaneEndpoints({
+      toolDid: this.did,
+      ledger: this.ledger,
+      receipts: this.store.receipts,
+      webhooks: this.store.webhooks,
+      commerce: this.commerce,
+      governanceOptions: gov,
+      governance: this.governance,
+      subscriptions: () => this.subscriptions,
+      audit: async (principal, kind, data) => {
+        await this.store.audit.append({ principal_did: principal, at: rfc3339(this.#clock()), kind: kind as AuditEntryKind, data });
+      },
+    });
     if (options.baseUrl !== undefined) this.setBaseUrl(options.baseUrl);
   }
 
@@ -372,6 +388,7 @@ export class OapToolServer {
       discover: this.url(OAP_PATHS.discover, rel),
       ...(this.#webhooks === undefined && this.commerce === undefined ? {} : { subscribe: this.url(OAP_PATHS.subscribe, rel) }),
       ...(this.commerce === undefined ? {} : { billing: this.url(OAP_PATHS.billing, rel) }),
+      ...(this.commerce?.consents === undefined ? {} : { consent: this.url(OAP_PLANE_PATHS.consent, rel) }),
       ...(input.endpoints ?? {}),
     };
     const manifest: JsonObject = {
@@ -563,7 +580,16 @@ export class OapToolServer {
     ]);
     if (policy.error !== undefined) throw policy.error;
     const price = this.#cost(action, {});
-    const decisions = this.governance === undefined ? [] : (await this.governance.admit(env, action, this.tool.manifest as unknown as OapManifest, price)).records;
+    const consents = this.commerce?.consents;
+    const verifyConsent =
+      consents === undefined
+        ? undefined
+        : async (receipt: string | undefined, purpose?: string): Promise<void> => {
+            await consents.verify(receipt, { principal_did: env.principal_did, agent_did: env.agent_did, tool_did: this.did, ...(purpose === undefined ? {} : { purpose }), ...(price === undefined ? {} : { amount: price }) });
+          };
+    // §7 requires_consent: with a consent registry the cited receipt must exist, be unrevoked and cover this call.
+    if (verifyConsent !== undefined && action.requires_consent === true) await verifyConsent(env.consent_receipt, action.id);
+    const decisions = this.governance === undefined ? [] : (await this.governance.admit(env, action, this.tool.manifest as unknown as OapManifest, price, verifyConsent)).records;
     await this.#checkSubscription(env, action);
     const warnings = [...policy.warnings];
     let locale = env.context.locale;

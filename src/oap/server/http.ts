@@ -36,6 +36,7 @@ import { OapError } from "../errors.js";
 import { isTerminalTaskStatus } from "../tasks/lifecycle.js";
 import { httpMessage } from "../webhooks/rfc9421.js";
 import { OAP_PATHS, type InvocationMeta, type InvokeOutcome, type OapToolServer, type StreamEventJson } from "./engine.js";
+import { OAP_PLANE_PATHS } from "./plane-endpoints.js";
 import { formatTraceparent, type TraceContext } from "./trace.js";
 
 /** Options of {@link createOapHttpHandler}. */
@@ -186,7 +187,12 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
       sendJson(res, 200, server.didDocument(), {}, "application/did+json");
       return true;
     }
-    const known = (Object.values(OAP_PATHS) as string[]).includes(path) || path.startsWith(`${OAP_PATHS.tasks}/`) || path.startsWith(`${OAP_PATHS.subscribe}/`);
+    const known =
+      (Object.values(OAP_PATHS) as string[]).includes(path) ||
+      (Object.values(OAP_PLANE_PATHS) as string[]).includes(path) ||
+      path.startsWith(`${OAP_PLANE_PATHS.wallet}/`) ||
+      path.startsWith(`${OAP_PATHS.tasks}/`) ||
+      path.startsWith(`${OAP_PATHS.subscribe}/`);
     if (!known || path === OAP_PATHS.didDocument) return false;
     const disconnect = new AbortController();
     res.on("close", () => {
@@ -194,7 +200,7 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
     });
     try {
       if (method === "OPTIONS") {
-        res.writeHead(204, { allow: "GET, POST, DELETE, OPTIONS", "access-control-allow-methods": "GET, POST, DELETE, OPTIONS" }).end();
+        res.writeHead(204, { allow: "GET, POST, PUT, DELETE, OPTIONS", "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS" }).end();
         return true;
       }
       switch (path) {
@@ -269,13 +275,48 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
           return true;
         }
         case OAP_PATHS.incident: {
+          const planes = server.planes;
           if (method === "GET") {
-            sendJson(res, 200, await server.incidents());
+            const filter = { ...(q.get("since") === null ? {} : { since: q.get("since") as string }), ...(q.get("status") === null ? {} : { status: q.get("status") as string }) };
+            sendJson(res, 200, planes.hasIncidentRegistry ? await planes.listIncidents(filter) : await server.incidents());
             return true;
           }
           if (method !== "POST") break;
           const { raw, json } = await parseBody(req, false);
+          // §22.2 with a registry: the operator (operator key) publishes; anyone else files a report.
+          if (planes.hasIncidentRegistry && planes.isOperator(headerOf(req)("authorization"))) {
+            sendJson(res, 201, await planes.publishIncident(json, headerOf(req)("authorization")));
+            return true;
+          }
           sendJson(res, 202, await server.reportIncident(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.consent: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 201, await server.planes.consent(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.billingRefund: {
+          if (method === "GET") {
+            sendJson(res, 200, await server.planes.listRefunds(q.get("principal_did") ?? undefined, await caller(req)));
+            return true;
+          }
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 201, await server.planes.fileRefund(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.killSwitch: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 200, await server.planes.invokeKillSwitch(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.policyReload: {
+          if (method !== "POST") break;
+          const { json } = await parseBody(req, false);
+          sendJson(res, 200, server.planes.reloadPolicy(json, headerOf(req)("authorization")));
           return true;
         }
         case OAP_PATHS.discover: {
@@ -311,6 +352,47 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
         }
         default:
           break;
+      }
+      if (path.startsWith(`${OAP_PLANE_PATHS.wallet}/`)) {
+        const op = path.slice(OAP_PLANE_PATHS.wallet.length + 1);
+        const planes = server.planes;
+        const idem = headerOf(req)("oap-idempotency-key");
+        const ref = { ...(q.get("wallet_did") === null ? {} : { wallet_did: q.get("wallet_did") as string }), ...(q.get("principal_did") === null ? {} : { principal_did: q.get("principal_did") as string }) };
+        if (method === "GET" && op === "balance") {
+          sendJson(res, 200, await planes.walletBalance(ref, await caller(req)));
+          return true;
+        }
+        if (method === "GET" && op === "statement") {
+          const stmt = { ...ref, ...(q.get("currency") === null ? {} : { currency: q.get("currency") as string }), ...(q.get("from") === null ? {} : { from: q.get("from") as string }), ...(q.get("to") === null ? {} : { to: q.get("to") as string }) };
+          sendJson(res, 200, await planes.walletStatement(stmt, await caller(req)));
+          return true;
+        }
+        if (method === "GET" && op === "limits") {
+          sendJson(res, 200, await planes.walletLimits(ref, undefined, await caller(req)));
+          return true;
+        }
+        if ((method === "PUT" || method === "POST") && op === "limits") {
+          const { raw, json } = await parseBody(req, false);
+          const body = isJsonObject(json) ? json : {};
+          const r = { ...(typeof body["wallet_did"] === "string" ? { wallet_did: body["wallet_did"] } : {}), ...(typeof body["principal_did"] === "string" ? { principal_did: body["principal_did"] } : {}) };
+          sendJson(res, 200, await planes.walletLimits(r, body["rules"] ?? null, await caller(req, raw)));
+          return true;
+        }
+        if (method === "POST" && (op === "authorize" || op === "capture" || op === "release" || op === "refund")) {
+          const { raw, json } = await parseBody(req, false);
+          const who = await caller(req, raw);
+          const out =
+            op === "authorize"
+              ? await planes.walletAuthorize(json, who, idem)
+              : op === "capture"
+                ? await planes.walletCapture(json, who, idem)
+                : op === "release"
+                  ? await planes.walletRelease(json, who)
+                  : await planes.walletRefund(json, who, idem);
+          sendJson(res, op === "authorize" ? 201 : 200, out);
+          return true;
+        }
+        throw new OapError("ERR_OAP_NOT_FOUND", `${method} is not served at ${path}`);
       }
       if (path.startsWith(`${OAP_PATHS.subscribe}/`)) {
         if (method !== "DELETE") throw new OapError("ERR_OAP_NOT_FOUND", `${method} is not served at ${path}`);

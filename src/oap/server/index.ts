@@ -18,3 +18,4 @@ export * from "./trace.js";
 export * from "./compat.js";
 export * from "./standalone.js";
 export * from "./planes.js";
+export * from "./plane-endpoints.js";

@@ -6,7 +6,8 @@
  *
  * Order after authorisation (§10) and the action policies: special categories (§29.3) → policy
  * engine (§20.1; block → 403 policy_block, require_consent → 403 consent_required unless the
- * envelope carries a consent receipt, require_anonymization → 403) → multi-party review
+ * envelope carries a consent receipt — verified with `commerce.consents` when configured —,
+ * require_anonymization → 403) → multi-party review
  * (§20.5; escalated → 403) → CCC gate (§18.3, when a destination is named; 412) → subscription
  * token (§12.3; missing / invalid → 402 subscription_required with the §12.1 details) → wallet
  * hold for a priced action (§11.2; 402 insufficient funds, 403 limits). The hold is captured
@@ -27,6 +28,9 @@ import { invocationPolicyContext, PolicyEngine } from "../governance/policy.js";
 import { MultiPartyReview } from "../governance/review.js";
 import type { PolicyRuleSet } from "../governance/rules-schema.js";
 import type { ConsentRegistry } from "../commerce/consent.js";
+import type { RefundDesk } from "../commerce/disputes.js";
+import type { IncidentRegistry } from "../governance/incidents.js";
+import type { KillSwitch } from "../governance/kill-switch.js";
 import type { SubscriptionManager } from "../commerce/subscriptions.js";
 import type { Wallet } from "../commerce/wallet.js";
 
@@ -49,6 +53,12 @@ export interface ToolGovernanceOptions {
   readonly specialCategories?: boolean;
   /** Extra policy context per call (principal attributes, flags, purpose). */
   readonly context?: (envelope: OapRequestEnvelope, action: OapAction) => { readonly principalAttributes?: JsonObject; readonly flags?: readonly string[]; readonly purpose?: string; readonly dataClasses?: readonly string[] };
+  /** §22.2 publish incidents through this registry: `GET incident` lists it, `POST incident` with the operator key reports. */
+  readonly incidents?: IncidentRegistry;
+  /** §22.3 serve `POST kill-switch` (true: built on the server's ledger, revoking subscription tokens and webhook subscriptions). */
+  readonly killSwitch?: KillSwitch | boolean;
+  /** Operator key (`Authorization: Bearer <key>`) of `POST admin/policy` (hot reload) and incident publication. */
+  readonly operatorKey?: string;
 }
 
 /** Commerce options of a Tool server. */
@@ -65,6 +75,8 @@ export interface ToolCommerceOptions {
   readonly wallet?: Wallet;
   /** The Principal's wallet (default: `wallet.walletOf(principal)`). */
   readonly walletOf?: (principalDid: string) => string | undefined | Promise<string | undefined>;
+  /** `POST billing/refund` (true: a desk over the server's receipts, refunding to `wallet` when set). */
+  readonly refunds?: RefundDesk | boolean;
 }
 
 /** The outcome of the governance checks of one call. */
@@ -105,7 +117,13 @@ export class GovernancePlane {
     return this.#o.verifierCount ?? (this.#o.review === undefined ? 0 : 1);
   }
 
-  async admit(env: OapRequestEnvelope, action: OapAction, manifest: OapManifest, amount: { amount: string; currency: string } | undefined): Promise<GovernanceAdmission> {
+  async admit(
+    env: OapRequestEnvelope,
+    action: OapAction,
+    manifest: OapManifest,
+    amount: { amount: string; currency: string } | undefined,
+    verifyConsent?: (consentReceipt: string | undefined) => Promise<void>,
+  ): Promise<GovernanceAdmission> {
     const extra = this.#o.context?.(env, action) ?? {};
     const classes = [...action.data_classes_in, ...(extra.dataClasses ?? [])];
     if (this.#o.specialCategories !== false) {
@@ -133,6 +151,7 @@ export class GovernancePlane {
       }
       if (record.outcome === "block") throw blockError(record, "ERR_OAP_POLICY_BLOCK");
       if (record.outcome === "require_consent" && env.consent_receipt === undefined) throw blockError(record, "ERR_OAP_CONSENT_REQUIRED");
+      if (record.outcome === "require_consent" && verifyConsent !== undefined) await verifyConsent(env.consent_receipt);
       if (record.outcome === "require_anonymization") throw blockError(record, "ERR_OAP_POLICY_BLOCK");
       records.push(record);
     }

@@ -33,7 +33,11 @@ export type AuditEntryKind =
   /** A webhook subscription created or removed (§9.3). */
   | "webhook_subscription"
   /** An incident report received from the Principal's side. */
-  | "incident_report";
+  | "incident_report"
+  /** Plane operations (server/plane-endpoints.ts): a consent granted / revoked, a dispute filed, the kill switch. */
+  | "consent"
+  | "dispute"
+  | "kill_switch";
 
 /** One entry of a Principal's audit log. */
 export interface AuditEntry {
