@@ -52,7 +52,7 @@ import {
   type OapSigner,
   type VerifiedSignature,
 } from "../sign.js";
-import { clockMs, didOf, oapIds, rfc3339, systemClock, systemRandom, ULID_PATTERN, type OapClock, type OapIds, type OapRandom } from "../util.js";
+import { clockMs, didOf, jcsDigest, oapIds, rfc3339, systemClock, systemRandom, ULID_PATTERN, type OapClock, type OapIds, type OapRandom } from "../util.js";
 import { Channel } from "../tasks/channel.js";
 import { isTaskStatus, isTerminalTaskStatus, type TaskStatus } from "../tasks/lifecycle.js";
 import { TaskManager, taskUlid, type TaskCompletion, type TaskRunContext } from "../tasks/manager.js";
@@ -67,6 +67,7 @@ import { cachingKeyResolver } from "./key-cache.js";
 import { MemoryOapStore, type OapStore } from "./store.js";
 import { GovernancePlane, needsSubscription, type ToolCommerceOptions, type ToolGovernanceOptions } from "./planes.js";
 import { ConsentRegistry } from "../commerce/consent.js";
+import type { TimeLock } from "../governance/time-locks.js";
 import { SubscriptionManager } from "../commerce/subscriptions.js";
 import { priceOptions, type Pricing } from "../commerce/pricing.js";
 import { mapKeyResolver } from "../sign.js";
@@ -198,6 +199,13 @@ interface Admitted {
   readonly hold?: string;
 }
 
+/** §22.4: the call was recorded and time-locked (answered 202, not executed). */
+class TimeLocked extends Error {
+  constructor(readonly lock: TimeLock) {
+    super(`time-locked until ${lock.execute_after}`);
+  }
+}
+
 interface Executed {
   readonly output: JsonValue;
   readonly meta: ActionResultMeta;
@@ -316,6 +324,9 @@ export class OapToolServer {
       governanceOptions: gov,
       governance: this.governance,
       subscriptions: () => this.subscriptions,
+      keys: this.keys,
+      clock: this.#clock,
+      ...(this.tool.manifest.collaboration === undefined ? {} : { collaboration: this.tool.manifest.collaboration as unknown as OapManifest["collaboration"] }),
       audit: async (principal, kind, data) => {
         await this.store.audit.append({ principal_did: principal, at: rfc3339(this.#clock()), kind: kind as AuditEntryKind, data });
       },
@@ -591,6 +602,7 @@ export class OapToolServer {
     if (verifyConsent !== undefined && action.requires_consent === true) await verifyConsent(env.consent_receipt, action.id);
     const decisions = this.governance === undefined ? [] : (await this.governance.admit(env, action, this.tool.manifest as unknown as OapManifest, price, verifyConsent)).records;
     await this.#checkSubscription(env, action);
+    this.#checkTimeLock(env, action, price, meta);
     const warnings = [...policy.warnings];
     let locale = env.context.locale;
     if (this.tool.locales !== undefined && this.tool.locales.length > 0) {
@@ -621,6 +633,64 @@ export class OapToolServer {
       }
     }
     return { envelope: raw, env, requestId: env.request_id, compiled, spec, identity, decision: record, warnings, locale, release: slot.release, ticket, trace, meta, decisions, ...(hold === undefined ? {} : { hold }) };
+  }
+
+  /**
+   * §22.4 time locks (governance `timeLocks`): a call over a rule's threshold is recorded as a
+   * lock (answered 202 by invoke, 409 by stream); re-sent with `OAP-Time-Lock: <lock_id>` after
+   * `execute_after` (same Principal, action and input) it is released once and runs.
+   */
+  #checkTimeLock(env: OapRequestEnvelope, action: OapAction, price: { amount: string; currency: string } | undefined, meta: InvocationMeta): void {
+    const gov = this.#o.governance ?? this.tool.governance;
+    const queue = gov?.timeLocks;
+    if (gov === undefined || queue === undefined) return;
+    const inputHash = jcsDigest(env.input as unknown as JsonValue);
+    const lockId = meta.header("oap-time-lock")?.trim();
+    if (lockId !== undefined && lockId !== "") {
+      const lock = queue.get(lockId);
+      if (lock === undefined) throw new OapError("ERR_OAP_NOT_FOUND", `unknown time lock ${lockId}`, { details: { lock_id: lockId } });
+      const payload = isJsonObject(lock.payload) ? lock.payload : {};
+      if (lock.principal_did !== env.principal_did || lock.action !== action.id || payload["input_hash"] !== inputHash) {
+        throw new OapError("ERR_OAP_POLICY_BLOCK", "the time lock was recorded for another call (Principal, action or input differ)", { details: { lock_id: lockId } });
+      }
+      const released = queue.release(lockId);
+      this.#log("oap.time-lock", { lock_id: released.lock_id, status: released.status, request_id: env.request_id, action: action.id });
+      return;
+    }
+    const amount = gov.timeLockAmount?.(env, action) ?? price;
+    const d = queue.submit({ principal_did: env.principal_did, action: action.id, ...(amount === undefined ? {} : { amount }), payload: { request_id: env.request_id, agent_did: env.agent_did, input_hash: inputHash } });
+    if (d.status === "locked") {
+      this.#log("oap.time-lock", { lock_id: d.lock.lock_id, status: "locked", execute_after: d.lock.execute_after, request_id: env.request_id, action: action.id });
+      throw new TimeLocked(d.lock);
+    }
+  }
+
+  /** The 202 answer of a time-locked call: a signed `accepted` envelope whose output is the lock. */
+  #timeLockedOutcome(e: TimeLocked, raw: unknown, trace: TraceContext): InvokeOutcome {
+    const requestId = isJsonObject(raw) ? String(raw["request_id"]) : UNKNOWN_REQUEST_ID;
+    const l = e.lock;
+    const body = this.#sign({
+      oap_version: "1.0",
+      request_id: requestId,
+      response_id: this.#ids.ulid(),
+      timestamp: rfc3339(this.#clock()),
+      status: "accepted",
+      output: {
+        time_lock: {
+          lock_id: l.lock_id,
+          status: l.status,
+          action: l.action,
+          rule_id: l.rule_id,
+          created_at: l.created_at,
+          execute_after: l.execute_after,
+          ...(l.amount === undefined ? {} : { amount: { ...l.amount } }),
+          cancel_url: this.url(OAP_PLANE_PATHS.timeLockCancel),
+          status_url: `${this.url(OAP_PLANE_PATHS.timeLock)}?lock_id=${encodeURIComponent(l.lock_id)}`,
+        },
+      },
+      warnings: [`time-locked until ${l.execute_after}: re-send with OAP-Time-Lock: ${l.lock_id}`],
+    });
+    return { kind: "response", status: 202, body, trace, requestId };
   }
 
   /** §12.3: the subscription token of an action that needs one (402 with the §12.1 details otherwise). */
@@ -799,6 +869,7 @@ export class OapToolServer {
     try {
       a = await this.#admit(raw, meta, trace);
     } catch (e) {
+      if (e instanceof TimeLocked) return this.#timeLockedOutcome(e, raw, trace);
       return this.#errorOutcome(e, raw, meta, trace);
     }
     if (a.ticket.kind === "replay") {
@@ -922,6 +993,11 @@ export class OapToolServer {
     try {
       a = await this.#admit(raw, meta, trace);
     } catch (e) {
+      if (e instanceof TimeLocked) {
+        const l = e.lock;
+        const locked = new OapError("ERR_OAP_CONFLICT", `the action is time-locked until ${l.execute_after}; re-send with OAP-Time-Lock: ${l.lock_id}`, { details: { lock_id: l.lock_id, execute_after: l.execute_after, status: l.status } });
+        return this.#errorOutcome(locked, raw, meta, trace);
+      }
       return this.#errorOutcome(e, raw, meta, trace);
     }
     const ch = new Channel<StreamEventJson>();

@@ -319,6 +319,57 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
           sendJson(res, 200, server.planes.reloadPolicy(json, headerOf(req)("authorization")));
           return true;
         }
+        case OAP_PLANE_PATHS.timeLock: {
+          if (method !== "GET") break;
+          sendJson(res, 200, server.planes.timeLock(q.get("lock_id") ?? undefined, await caller(req)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.timeLockCancel: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 200, server.planes.cancelTimeLock(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.conflicts: {
+          if (method !== "GET") break;
+          const filter = { ...(q.get("resource") === null ? {} : { resource: q.get("resource") as string }), ...(q.get("status") === null ? {} : { status: q.get("status") as string }) };
+          sendJson(res, 200, server.planes.listConflicts(filter, await caller(req)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.conflictsPropose: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 201, server.planes.proposeResolution(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.conflictsResolve: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 200, await server.planes.resolveConflict(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.lock: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 201, server.planes.lock(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.unlock: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 200, server.planes.unlock(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.state: {
+          if (method === "GET") {
+            sendJson(res, 200, server.planes.readState(q.get("resource") ?? undefined, await caller(req)));
+            return true;
+          }
+          if (method !== "PUT" && method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 200, server.planes.writeState(json, await caller(req, raw)));
+          return true;
+        }
         case OAP_PATHS.discover: {
           if (method !== "POST") break;
           sendJson(res, 200, server.discover((await parseBody(req, false)).json));
@@ -376,6 +427,12 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
           const body = isJsonObject(json) ? json : {};
           const r = { ...(typeof body["wallet_did"] === "string" ? { wallet_did: body["wallet_did"] } : {}), ...(typeof body["principal_did"] === "string" ? { principal_did: body["principal_did"] } : {}) };
           sendJson(res, 200, await planes.walletLimits(r, body["rules"] ?? null, await caller(req, raw)));
+          return true;
+        }
+        if (method === "POST" && (op === "export" || op === "import")) {
+          const { raw, json } = await parseBody(req, false);
+          const who = await caller(req, raw);
+          sendJson(res, op === "import" ? 201 : 200, op === "export" ? await planes.walletExport(json, who) : await planes.walletImport(json, who));
           return true;
         }
         if (method === "POST" && (op === "authorize" || op === "capture" || op === "release" || op === "refund")) {

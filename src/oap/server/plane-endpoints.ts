@@ -27,6 +27,10 @@ import { KillSwitch, type Revoker } from "../governance/kill-switch.js";
 import type { ReceiptLedger } from "../receipts.js";
 import type { ReceiptStore } from "../receipts.js";
 import type { WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
+import { ConflictRegistry, declaredConcurrencyMode, LockManager, VersionedStore } from "../governance/coordination.js";
+import type { OapKeyResolver } from "../sign.js";
+import type { OapClock } from "../util.js";
+import type { OapManifest } from "../../../gen/types/oap/oap-manifest.js";
 import { callerActsFor, requireCaller, type CallerIdentity } from "./caller-auth.js";
 import type { GovernancePlane, ToolCommerceOptions, ToolGovernanceOptions } from "./planes.js";
 
@@ -37,6 +41,14 @@ export const OAP_PLANE_PATHS = Object.freeze({
   billingRefund: "/oap/billing/refund",
   killSwitch: "/oap/kill-switch",
   policyReload: "/oap/admin/policy",
+  timeLock: "/oap/time-lock",
+  timeLockCancel: "/oap/time-lock/cancel",
+  conflicts: "/oap/conflicts",
+  conflictsPropose: "/oap/conflicts/propose",
+  conflictsResolve: "/oap/conflicts/resolve",
+  lock: "/oap/lock",
+  unlock: "/oap/unlock",
+  state: "/oap/state",
 });
 
 /** What the plane operations need from the server. */
@@ -50,6 +62,18 @@ export interface PlaneEndpointsContext {
   readonly governance: GovernancePlane | undefined;
   readonly subscriptions: () => SubscriptionManager | undefined;
   readonly audit: (principalDid: string, kind: "consent" | "dispute" | "kill_switch", data: JsonObject) => Promise<void>;
+  /** The server's DID key resolver (default for wallet imports). */
+  readonly keys?: OapKeyResolver;
+  readonly clock?: OapClock;
+  /** The manifest's `collaboration` (the §15.1 declared mode of the built coordination). */
+  readonly collaboration?: OapManifest["collaboration"];
+}
+
+/** The §15 coordination objects served by the plane endpoints. */
+interface Coordination {
+  readonly conflicts: ConflictRegistry | undefined;
+  readonly locks: LockManager | undefined;
+  readonly state: VersionedStore | undefined;
 }
 
 function str(body: JsonObject, key: string): string | undefined {
@@ -77,6 +101,7 @@ export class PlaneEndpoints {
   readonly #c: PlaneEndpointsContext;
   #refunds: RefundDesk | undefined;
   #kill: KillSwitch | undefined;
+  #coordination: Coordination | undefined;
 
   constructor(context: PlaneEndpointsContext) {
     this.#c = context;
@@ -390,5 +415,201 @@ export class PlaneEndpoints {
       if (e instanceof OapError) throw e;
       throw new OapError("ERR_OAP_INPUT_INVALID", `invalid rule set: ${(e as Error).message}`);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // time locks (§22.4)
+  // ------------------------------------------------------------------------------------------
+
+  #timeLocks(): NonNullable<ToolGovernanceOptions["timeLocks"]> {
+    const q = this.#c.governanceOptions?.timeLocks;
+    if (q === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool has no time locks");
+    return q;
+  }
+
+  /** `GET time-lock?lock_id=`: the lock, for its Principal or the agent that sent the locked call. */
+  timeLock(lockId: string | undefined, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    if (lockId === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "name the lock: lock_id");
+    const lock = this.#timeLocks().get(lockId);
+    const payload = lock !== undefined && isJsonObject(lock.payload) ? lock.payload : {};
+    if (lock === undefined || !(callerActsFor(c, lock.principal_did) || (c.did !== undefined && c.did === payload["agent_did"]))) throw new OapError("ERR_OAP_NOT_FOUND", `unknown time lock ${lockId}`);
+    return lock as unknown as JsonObject;
+  }
+
+  /** `POST time-lock/cancel {lock_id}`: the Principal cancels a locked call before its release (no cost). */
+  cancelTimeLock(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    const body = need(raw, "time-lock cancel");
+    const id = str(body, "lock_id");
+    if (id === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "cancel needs {lock_id}");
+    const q = this.#timeLocks();
+    const lock = q.get(id);
+    if (lock === undefined) throw new OapError("ERR_OAP_NOT_FOUND", `unknown time lock ${id}`);
+    if (!callerActsFor(c, lock.principal_did)) throw forbid("only the Principal may cancel a time-locked action");
+    return q.cancel(id, lock.principal_did) as unknown as JsonObject;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // coordination (§15)
+  // ------------------------------------------------------------------------------------------
+
+  #coord(): Coordination {
+    const o = this.#c.governanceOptions?.coordination;
+    if (o === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool serves no coordination endpoints");
+    if (this.#coordination !== undefined) return this.#coordination;
+    const clock = this.#c.clock;
+    if (o === true) {
+      const conflicts = new ConflictRegistry({ ledger: this.#c.ledger, toolDid: this.#c.toolDid, ...(clock === undefined ? {} : { clock }) });
+      const locks = new LockManager(clock === undefined ? {} : { clock });
+      const pessimistic = declaredConcurrencyMode({ ...(this.#c.collaboration === undefined ? {} : { collaboration: this.#c.collaboration }) }) === "pessimistic";
+      const state = new VersionedStore({ conflicts, ...(pessimistic ? { locks } : {}), ...(clock === undefined ? {} : { clock }) });
+      this.#coordination = { conflicts, locks, state };
+    } else {
+      this.#coordination = { conflicts: o.conflicts ?? o.state?.conflicts, locks: o.locks, state: o.state };
+    }
+    return this.#coordination;
+  }
+
+  #conflictRegistry(): ConflictRegistry {
+    const r = this.#coord().conflicts;
+    if (r === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool has no conflicts resource");
+    return r;
+  }
+
+  #lockManager(): LockManager {
+    const l = this.#coord().locks;
+    if (l === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool has no lock manager");
+    return l;
+  }
+
+  #stateStore(): VersionedStore {
+    const v = this.#coord().state;
+    if (v === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool shares no state");
+    return v;
+  }
+
+  /** The party of a conflict: its Principal, or the agent whose write lost. */
+  #conflictParty(c: CallerIdentity, conflict: { readonly principal_did: string; readonly agent_did: string }): boolean {
+    return callerActsFor(c, conflict.principal_did) || (c.did !== undefined && c.did === conflict.agent_did);
+  }
+
+  /** `GET conflicts?resource=&status=open|resolved`: the caller's conflicts (as Principal or losing agent). */
+  listConflicts(filter: { resource?: string; status?: string }, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    if (filter.status !== undefined && filter.status !== "open" && filter.status !== "resolved") throw new OapError("ERR_OAP_INPUT_INVALID", "status is open or resolved");
+    const all = this.#conflictRegistry().list({ ...(filter.resource === undefined ? {} : { resource: filter.resource }), ...(filter.status === undefined ? {} : { status: filter.status as "open" | "resolved" }) });
+    return { conflicts: all.filter((x) => this.#conflictParty(c, x)) as unknown as JsonObject[] };
+  }
+
+  #partyConflict(id: string | undefined, c: CallerIdentity): string {
+    if (id === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "name the conflict: conflict_id");
+    const conflict = this.#conflictRegistry().get(id);
+    if (conflict === undefined || !this.#conflictParty(c, conflict)) throw new OapError("ERR_OAP_NOT_FOUND", `unknown conflict ${id}`);
+    return id;
+  }
+
+  /** `POST conflicts/propose {conflict_id, value, rationale?}` → 201 proposal. */
+  proposeResolution(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    const body = need(raw, "conflict proposal");
+    const id = this.#partyConflict(str(body, "conflict_id"), c);
+    if (body["value"] === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "a proposal needs {conflict_id, value}");
+    const agentDid = c.did ?? c.principal_did ?? c.credential;
+    return this.#conflictRegistry().propose(id, { agent_did: agentDid, value: body["value"], ...(str(body, "rationale") === undefined ? {} : { rationale: str(body, "rationale") as string }) }) as unknown as JsonObject;
+  }
+
+  /** `POST conflicts/resolve {conflict_id, proposal_id | value}` by the Principal → the resolved conflict and its Receipt. */
+  async resolveConflict(raw: unknown, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const c = requireCaller(caller);
+    const body = need(raw, "conflict resolution");
+    const id = this.#partyConflict(str(body, "conflict_id"), c);
+    const conflict = this.#conflictRegistry().get(id);
+    if (conflict === undefined || !callerActsFor(c, conflict.principal_did)) throw forbid("a conflict is resolved by its Principal");
+    const out = await this.#conflictRegistry().resolve(id, {
+      resolved_by: c.did ?? c.principal_did ?? c.credential,
+      ...(str(body, "proposal_id") === undefined ? {} : { proposal_id: str(body, "proposal_id") as string }),
+      ...(body["value"] === undefined ? {} : { value: body["value"] }),
+    });
+    return out as unknown as JsonObject;
+  }
+
+  /** The holder of the caller's locks and writes. */
+  #holder(c: CallerIdentity): string {
+    const h = c.did ?? c.principal_did;
+    if (h === undefined) throw new OapError("ERR_OAP_AUTH_REQUIRED", "a lock holder needs a DID");
+    return h;
+  }
+
+  /** `POST lock {resource, ttl_seconds?}` → 201 lock; 409 when another holder has it. */
+  lock(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    const body = need(raw, "lock");
+    const resource = str(body, "resource");
+    if (resource === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "lock needs {resource}");
+    const ttl = body["ttl_seconds"];
+    if (ttl !== undefined && typeof ttl !== "number") throw new OapError("ERR_OAP_INPUT_INVALID", "ttl_seconds must be a number");
+    return this.#lockManager().lock(resource, this.#holder(c), ttl ?? 30) as unknown as JsonObject;
+  }
+
+  /** `POST unlock {resource, lock_token}`; 409 with another holder's token. */
+  unlock(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    requireCaller(caller);
+    const body = need(raw, "unlock");
+    const resource = str(body, "resource");
+    const token = str(body, "lock_token");
+    if (resource === undefined || token === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "unlock needs {resource, lock_token}");
+    this.#lockManager().unlock(resource, token);
+    return { resource, unlocked: true };
+  }
+
+  /** `GET state?resource=` → {resource, value, version, ...}. */
+  readState(resource: string | undefined, caller: CallerIdentity | undefined): JsonObject {
+    requireCaller(caller);
+    if (resource === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "name the resource");
+    return { resource, ...(this.#stateStore().get(resource) as unknown as JsonObject) };
+  }
+
+  /** `PUT state {resource, value, expected_version?, lock_token?}`: 409 `conflict` on a stale version (registered in `conflicts`) or a missing lock. */
+  writeState(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const c = requireCaller(caller);
+    const body = need(raw, "state write");
+    const resource = str(body, "resource");
+    if (resource === undefined || body["value"] === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "a write needs {resource, value}");
+    const ev = body["expected_version"];
+    if (ev !== undefined && (typeof ev !== "number" || !Number.isSafeInteger(ev) || ev < 0)) throw new OapError("ERR_OAP_INPUT_INVALID", "expected_version must be a non-negative integer");
+    const holder = this.#holder(c);
+    const written = this.#stateStore().put(resource, body["value"], {
+      agent_did: holder,
+      principal_did: c.principal_did ?? holder,
+      ...(ev === undefined ? {} : { expected_version: ev }),
+      ...(str(body, "lock_token") === undefined ? {} : { lock_token: str(body, "lock_token") as string }),
+    });
+    return { resource, ...(written as unknown as JsonObject) };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // wallet portability (§11.2)
+  // ------------------------------------------------------------------------------------------
+
+  /** `POST wallet/export {wallet_did | principal_did, transfer?}` → the signed ledger export. */
+  async walletExport(raw: unknown, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const body = need(raw, "wallet export");
+    const w = await this.#ownedWallet({ wallet_did: str(body, "wallet_did"), principal_did: str(body, "principal_did") }, caller);
+    return (await this.#requireWallet().exportLedger(w, { transfer: body["transfer"] === true })) as unknown as JsonObject;
+  }
+
+  /** `POST wallet/import {export, wallet_did}` by the export's Principal → 201 the new wallet's balance. */
+  async walletImport(raw: unknown, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const c = requireCaller(caller);
+    const body = need(raw, "wallet import");
+    const doc = body["export"];
+    const walletDid = str(body, "wallet_did");
+    if (!isJsonObject(doc) || walletDid === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "import needs {export, wallet_did}");
+    const wallet = this.#requireWallet();
+    if (typeof doc["principal_did"] !== "string" || !callerActsFor(c, doc["principal_did"])) throw forbid("a wallet export is imported by its Principal only");
+    const keys = this.#c.commerce?.walletImportKeys ?? this.#c.keys;
+    if (keys === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool cannot verify wallet exports");
+    return (await wallet.importLedger(doc, walletDid, keys)) as unknown as JsonObject;
   }
 }

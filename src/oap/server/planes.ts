@@ -33,6 +33,10 @@ import type { IncidentRegistry } from "../governance/incidents.js";
 import type { KillSwitch } from "../governance/kill-switch.js";
 import type { SubscriptionManager } from "../commerce/subscriptions.js";
 import type { Wallet } from "../commerce/wallet.js";
+import type { Money } from "../commerce/money.js";
+import type { ConflictRegistry, LockManager, VersionedStore } from "../governance/coordination.js";
+import type { TimeLockQueue } from "../governance/time-locks.js";
+import type { OapKeyResolver } from "../sign.js";
 
 /** Governance options of a Tool server (all optional; absent = not enforced). */
 export interface ToolGovernanceOptions {
@@ -59,6 +63,21 @@ export interface ToolGovernanceOptions {
   readonly killSwitch?: KillSwitch | boolean;
   /** Operator key (`Authorization: Bearer <key>`) of `POST admin/policy` (hot reload) and incident publication. */
   readonly operatorKey?: string;
+  /**
+   * §22.4 time locks in the invoke path: a call whose amount exceeds a rule's threshold is
+   * answered 202 with the lock (`output.time_lock`) and runs only when re-sent, after
+   * `execute_after`, with `OAP-Time-Lock: <lock_id>`; `GET time-lock`, `POST time-lock/cancel`.
+   */
+  readonly timeLocks?: TimeLockQueue;
+  /** The amount a time lock rule is compared with (default: the action's per-call price). */
+  readonly timeLockAmount?: (envelope: OapRequestEnvelope, action: OapAction) => Money | undefined;
+  /**
+   * §15 coordination endpoints: `conflicts` (list / propose / resolve), `lock` / `unlock`, and
+   * the shared `state` with optimistic versions (409 on a stale `expected_version`). `true`:
+   * built by the server (resolutions recorded in its Receipts; writes need the lock when the
+   * manifest declares `collaboration.locking_strategy: pessimistic`).
+   */
+  readonly coordination?: true | { readonly conflicts?: ConflictRegistry; readonly locks?: LockManager; readonly state?: VersionedStore };
 }
 
 /** Commerce options of a Tool server. */
@@ -77,6 +96,8 @@ export interface ToolCommerceOptions {
   readonly walletOf?: (principalDid: string) => string | undefined | Promise<string | undefined>;
   /** `POST billing/refund` (true: a desk over the server's receipts, refunding to `wallet` when set). */
   readonly refunds?: RefundDesk | boolean;
+  /** Resolves the provider key of a wallet export given to `POST wallet/import` (default: the server's key resolver). */
+  readonly walletImportKeys?: OapKeyResolver;
 }
 
 /** The outcome of the governance checks of one call. */
