@@ -306,6 +306,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
           ...(config.oap === undefined ? {} : { config: config.oap }),
           allowInsecureLocalhostDids: config.trustLocalhostDidWeb !== false,
           log: (e) => log(e as unknown as NodeLogEvent),
+          ...(opened.openOapStore === undefined ? {} : { openStore: opened.openOapStore }),
         });
         endpoints["oap/manifest"] = `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}/.well-known/oap-tool.json`;
       }

@@ -218,23 +218,37 @@ export class ReceiptLedger {
   async issue(body: ReceiptBody): Promise<IssuedReceipt> {
     const principal = body.principal_did;
     if (typeof principal !== "string" || principal.length === 0) throw new OapError("ERR_OAP_INTERNAL", "a receipt needs principal_did");
+    // Appends are serialised per Principal in this process; a store shared by several nodes
+    // (PostgreSQL) may still see another node's append land between our head read and our
+    // compare-and-set append: then the head moved, and the receipt is chained and signed again.
     return this.#serial(principal, async () => {
-      const previous = (await this.store.head(principal)) ?? OAP_RECEIPT_GENESIS;
-      const unsigned: JsonObject = {
-        ...(body as unknown as JsonObject),
-        receipt_id: body.receipt_id ?? this.#ids.receiptId(),
-        timestamp: body.timestamp ?? rfc3339(this.#clock()),
-        previous_receipt_hash: previous,
-      };
-      const receipt = addReceiptSignature(unsigned, this.#o.signer) as unknown as JsonObject;
-      if (this.#o.validate !== false) {
-        const issues = validateSchema("oap-receipt", receipt);
-        if (issues.length > 0) throw new OapError("ERR_OAP_INTERNAL", `issued receipt is not a valid oap-receipt: ${issues.map((i) => `${i.pointer} ${i.message}`).join("; ")}`);
+      for (let attempt = 0; ; attempt++) {
+        const previous = (await this.store.head(principal)) ?? OAP_RECEIPT_GENESIS;
+        try {
+          return await this.#issueOn(body, principal, previous);
+        } catch (e) {
+          const moved = e instanceof OapError && e.code === "ERR_OAP_RECEIPT_CHAIN" && attempt < 50 && ((await this.store.head(principal)) ?? OAP_RECEIPT_GENESIS) !== previous;
+          if (!moved) throw e;
+        }
       }
-      const hash = receiptHash(receipt);
-      await this.store.append(principal, receipt, hash, previous);
-      return { receipt, hash };
     });
+  }
+
+  async #issueOn(body: ReceiptBody, principal: string, previous: string): Promise<IssuedReceipt> {
+    const unsigned: JsonObject = {
+      ...(body as unknown as JsonObject),
+      receipt_id: body.receipt_id ?? this.#ids.receiptId(),
+      timestamp: body.timestamp ?? rfc3339(this.#clock()),
+      previous_receipt_hash: previous,
+    };
+    const receipt = addReceiptSignature(unsigned, this.#o.signer) as unknown as JsonObject;
+    if (this.#o.validate !== false) {
+      const issues = validateSchema("oap-receipt", receipt);
+      if (issues.length > 0) throw new OapError("ERR_OAP_INTERNAL", `issued receipt is not a valid oap-receipt: ${issues.map((i) => `${i.pointer} ${i.message}`).join("; ")}`);
+    }
+    const hash = receiptHash(receipt);
+    await this.store.append(principal, receipt, hash, previous);
+    return { receipt, hash };
   }
 
   /** Anchors a stored receipt in every configured log and stores the anchors; returns the updated receipt. */

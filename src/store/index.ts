@@ -6,10 +6,15 @@
 import { join, resolve } from "node:path";
 import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
 import type { RateLimiter, RateLimitOptions } from "../ohp/receiver-state.js";
+import type { OapStore } from "../oap/server/store.js";
 import { StoreError, type MigrationReport } from "./migrations.js";
+import { PostgresOapStore } from "./postgres-oap-store.js";
 import { isPostgresUrl, PostgresHandoffStore, redactConnectionString } from "./postgres-handoff-store.js";
 
-export { migrate, MIGRATION_LOCK_KEY, OHP_MIGRATIONS, StoreError, type Migration, type MigrationReport } from "./migrations.js";
+export { migrate, MIGRATION_LOCK_KEY, MIGRATIONS, OHP_MIGRATIONS, StoreError, type Migration, type MigrationReport } from "./migrations.js";
+export { inTransaction, openPool, type OpenedPool } from "./pg-pool.js";
+export { PostgresOapStore, type PostgresOapStoreOptions } from "./postgres-oap-store.js";
+export { PostgresWalletStore, type PostgresWalletStoreOptions } from "./postgres-wallet-store.js";
 export { isPostgresUrl, PostgresHandoffStore, PostgresRateLimiter, redactConnectionString, type PostgresStoreOptions } from "./postgres-handoff-store.js";
 
 /** An opened store and what the node needs to know about it. */
@@ -21,6 +26,8 @@ export interface OpenedStore {
   /** A rate limiter shared by every node on the same store (PostgreSQL only; SQLite nodes keep theirs in memory). */
   readonly rateLimiter?: RateLimiter;
   readonly migrations?: MigrationReport;
+  /** Opens the OAP store of a hosted tool on the same database (PostgreSQL only; SQLite nodes keep `DIR/oap-<id>.sqlite`). */
+  readonly openOapStore?: (toolId: string) => Promise<OapStore>;
 }
 
 /** Options of {@link openHandoffStore}. */
@@ -55,6 +62,7 @@ export async function openHandoffStore(spec: string | undefined, options: OpenSt
       location: redactConnectionString(spec),
       ...(options.rateLimit === false ? {} : { rateLimiter: store.rateLimiter(options.rateLimit ?? {}) }),
       ...(store.migrations ? { migrations: store.migrations } : {}),
+      openOapStore: (tool) => PostgresOapStore.open({ connectionString: spec, tool, migrate: false, ...(options.onError ? { onError: options.onError } : {}) }),
     };
   }
   throw new StoreError("ERR_STORE_CONFIG", `unknown store ${JSON.stringify(redactConnectionString(spec))}: use postgres://user@host/db, sqlite or sqlite:PATH`);

@@ -44,8 +44,14 @@ export interface MigrationReport {
  */
 export const MIGRATION_LOCK_KEY: string = createHash("sha256").update("agentwire/schema_migrations").digest().readBigInt64BE(0).toString();
 
-/** The OHP control-plane schema (handoffs, answer cache, replay store, rate-limit windows). */
-export const OHP_MIGRATIONS: readonly Migration[] = Object.freeze([
+/**
+ * Every agentwire schema migration, in order: version 1 the OHP control plane (handoffs, answer
+ * cache, replay store, rate-limit windows), version 2 the OAP Tool stores (receipt chains with a
+ * chain-head row per Principal, nonces, idempotency, tasks, audit, webhooks, incidents — keyed by
+ * tool id), version 3 the OAP Wallet ledger. Every PostgreSQL store migrates the whole list, so
+ * whichever node or store opens first brings the database to the current schema.
+ */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
     name: "ohp control plane: handoffs, answers, replay, rate limits",
@@ -79,7 +85,153 @@ export const OHP_MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 2,
+    name: "oap tool stores: receipts, chain heads, nonces, idempotency, audit, tasks, webhooks, incidents",
+    sql: `
+      CREATE TABLE oap_receipt_heads (
+        tool        text    NOT NULL,
+        principal   text    NOT NULL,
+        seq         bigint  NOT NULL,
+        hash        text    NOT NULL,
+        PRIMARY KEY (tool, principal)
+      );
+      CREATE TABLE oap_receipts (
+        tool        text    NOT NULL,
+        principal   text    NOT NULL,
+        seq         bigint  NOT NULL,
+        receipt_id  text    NOT NULL,
+        hash        text    NOT NULL,
+        receipt     text    NOT NULL,
+        PRIMARY KEY (tool, principal, seq),
+        UNIQUE (tool, receipt_id)
+      );
+      CREATE TABLE oap_nonces (
+        tool        text    NOT NULL,
+        key         text    NOT NULL,
+        expires_at  bigint  NOT NULL,
+        PRIMARY KEY (tool, key)
+      );
+      CREATE INDEX oap_nonces_expires ON oap_nonces (expires_at);
+      CREATE TABLE oap_idempotency (
+        tool        text    NOT NULL,
+        key         text    NOT NULL,
+        principal   text    NOT NULL,
+        fingerprint text    NOT NULL,
+        state       text    NOT NULL CHECK (state IN ('in_flight', 'completed')),
+        response    text,
+        expires_at  bigint  NOT NULL,
+        PRIMARY KEY (tool, key)
+      );
+      CREATE INDEX oap_idempotency_principal ON oap_idempotency (tool, principal);
+      CREATE INDEX oap_idempotency_expires ON oap_idempotency (expires_at);
+      CREATE TABLE oap_audit (
+        tool        text    NOT NULL,
+        principal   text    NOT NULL,
+        seq         bigint  NOT NULL,
+        at          text    NOT NULL,
+        kind        text    NOT NULL,
+        entry       text    NOT NULL,
+        PRIMARY KEY (tool, principal, seq)
+      );
+      CREATE TABLE oap_tasks (
+        tool        text    NOT NULL,
+        task_id     text    NOT NULL,
+        principal   text    NOT NULL,
+        agent       text    NOT NULL,
+        status      text    NOT NULL,
+        version     integer NOT NULL,
+        expires_at  bigint,
+        record      text    NOT NULL,
+        PRIMARY KEY (tool, task_id)
+      );
+      CREATE INDEX oap_tasks_principal ON oap_tasks (tool, principal, task_id);
+      CREATE INDEX oap_tasks_status ON oap_tasks (tool, status);
+      CREATE TABLE oap_webhooks (
+        tool        text    NOT NULL,
+        id          text    NOT NULL,
+        principal   text,
+        owner       text    NOT NULL,
+        record      text    NOT NULL,
+        PRIMARY KEY (tool, id)
+      );
+      CREATE TABLE oap_incidents (
+        tool        text    NOT NULL,
+        incident_id text    NOT NULL,
+        record      text    NOT NULL,
+        PRIMARY KEY (tool, incident_id)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "oap wallet ledger: wallets, balances, holds, entries, limits, imports",
+    sql: `
+      CREATE TABLE wallet_wallets (
+        wallet_did    text PRIMARY KEY,
+        principal_did text NOT NULL,
+        status        text NOT NULL CHECK (status IN ('open', 'closed')),
+        created_at    text NOT NULL
+      );
+      CREATE INDEX wallet_wallets_principal ON wallet_wallets (principal_did);
+      CREATE TABLE wallet_balances (
+        wallet_did text   NOT NULL REFERENCES wallet_wallets (wallet_did),
+        currency   text   NOT NULL,
+        balance    bigint NOT NULL,
+        held       bigint NOT NULL,
+        CHECK (held >= 0 AND balance >= held),
+        PRIMARY KEY (wallet_did, currency)
+      );
+      CREATE TABLE wallet_holds (
+        hold_id    text   PRIMARY KEY,
+        wallet_did text   NOT NULL REFERENCES wallet_wallets (wallet_did),
+        currency   text   NOT NULL,
+        amount     bigint NOT NULL CHECK (amount > 0),
+        captured   bigint NOT NULL CHECK (captured >= 0 AND captured <= amount),
+        status     text   NOT NULL CHECK (status IN ('active', 'closed', 'released', 'expired')),
+        tool_did   text   NOT NULL,
+        agent_did  text,
+        created_at text   NOT NULL,
+        expires_at text   NOT NULL,
+        expires_ms bigint NOT NULL
+      );
+      CREATE INDEX wallet_holds_wallet ON wallet_holds (wallet_did, status);
+      CREATE TABLE wallet_entries (
+        seq              bigserial PRIMARY KEY,
+        entry_id         text   NOT NULL UNIQUE,
+        wallet_did       text   NOT NULL REFERENCES wallet_wallets (wallet_did),
+        currency         text   NOT NULL,
+        type             text   NOT NULL CHECK (type IN ('credit', 'debit', 'hold', 'release', 'refund', 'fee')),
+        amount           bigint NOT NULL CHECK (amount >= 0),
+        effect           bigint NOT NULL,
+        timestamp        text   NOT NULL,
+        ts_ms            bigint NOT NULL,
+        receipt_id       text   NOT NULL,
+        counterparty_did text,
+        memo             text,
+        hold_id          text,
+        tool_did         text,
+        agent_did        text,
+        refund_of        text,
+        refunded         bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0 AND refunded <= amount),
+        idem_key         text,
+        idem_hash        text,
+        UNIQUE (wallet_did, idem_key)
+      );
+      CREATE INDEX wallet_entries_wallet ON wallet_entries (wallet_did, seq);
+      CREATE TABLE wallet_limits (
+        wallet_did text PRIMARY KEY,
+        rules      text NOT NULL
+      );
+      CREATE TABLE wallet_imports (
+        export_id text PRIMARY KEY
+      );
+    `,
+  },
 ]);
+
+/** Former name of {@link MIGRATIONS} (the list grew beyond the OHP control plane). */
+export const OHP_MIGRATIONS: readonly Migration[] = MIGRATIONS;
 
 function checksum(m: Migration): string {
   return createHash("sha256").update(m.sql).digest("hex");
@@ -99,7 +251,7 @@ function check(migrations: readonly Migration[]): void {
  * Brings the database to the latest of `migrations` (see the module comment). Safe to call from
  * every node at every start.
  */
-export async function migrate(pool: Pool, migrations: readonly Migration[] = OHP_MIGRATIONS, options: { readonly lockKey?: string } = {}): Promise<MigrationReport> {
+export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS, options: { readonly lockKey?: string } = {}): Promise<MigrationReport> {
   check(migrations);
   const lockKey = options.lockKey ?? MIGRATION_LOCK_KEY;
   let client: PoolClient;

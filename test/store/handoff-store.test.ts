@@ -90,7 +90,11 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL", () => {
         const rows = (await pool.query("SELECT version, name, checksum FROM schema_migrations")).rows;
         expect(rows).toHaveLength(OHP_MIGRATIONS.length);
         const tables = (await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
-        expect(tables).toEqual(["ohp_answers", "ohp_handoffs", "ohp_rate_limits", "ohp_replay", "schema_migrations"]);
+        expect(tables).toEqual([
+          ...["oap_audit", "oap_idempotency", "oap_incidents", "oap_nonces", "oap_receipt_heads", "oap_receipts", "oap_tasks", "oap_webhooks"],
+          ...["ohp_answers", "ohp_handoffs", "ohp_rate_limits", "ohp_replay", "schema_migrations"],
+          ...["wallet_balances", "wallet_entries", "wallet_holds", "wallet_imports", "wallet_limits", "wallet_wallets"],
+        ]);
       } finally {
         await pool.end();
       }

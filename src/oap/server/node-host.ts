@@ -24,6 +24,7 @@ import { cachingKeyResolver } from "./key-cache.js";
 import { oapToolServiceRoutes } from "./grpc.js";
 import { createOapHttpHandler } from "./http.js";
 import { SqliteOapStore } from "./sqlite-store.js";
+import type { OapStore } from "./store.js";
 import type { OapToolDefinition } from "./tool.js";
 
 /** An API key entry of the node config (`oap.apiKeys[]`): the key itself or its SHA-256 (hex). */
@@ -80,6 +81,8 @@ export interface OapNodeHostOptions {
   /** Resolve did:web:localhost over plain http (default true, like the node). */
   readonly allowInsecureLocalhostDids?: boolean;
   readonly log?: (event: OapLogEvent) => void;
+  /** Opens the store of a tool (default: the SQLite file `DIR/oap-<id>.sqlite`); `agentwire serve --store postgres://…` passes PostgreSQL. */
+  readonly openStore?: (toolId: string) => OapStore | Promise<OapStore>;
 }
 
 /** Tools hosted by a node. */
@@ -109,7 +112,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
   const servers: OapToolServer[] = [];
   const handlers: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[] = [];
   try {
-    options.tools.forEach((tool, i) => {
+    for (const [i, tool] of options.tools.entries()) {
       const id = tool.manifest.tool.id;
       const primary = i === 0;
       const did = primary ? options.did : `${options.did}:tools:${id}`;
@@ -119,7 +122,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         signer: { key: options.key, kid: `${did}#${options.key.kid}` },
         baseUrl: options.baseUrl,
         basePath: primary ? "" : `/tools/${id}`,
-        store: new SqliteOapStore(join(options.dataDir, `oap-${id}.sqlite`)),
+        store: options.openStore === undefined ? new SqliteOapStore(join(options.dataDir, `oap-${id}.sqlite`)) : await options.openStore(id),
         keys,
         ...(apiKeys === undefined ? {} : { apiKeys }),
         ...(options.compat === true ? { compat: true } : {}),
@@ -128,7 +131,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
       servers.push(server);
       // The primary tool's DID is the node's: the node serves /.well-known/did.json (with the services below).
       handlers.push(createOapHttpHandler(server, primary ? { serveDidDocument: false } : { didDocumentPath: "/did.json" }));
-    });
+    }
     for (const s of servers) await s.start();
   } catch (e) {
     for (const s of servers) await s.store.close();

@@ -1,0 +1,341 @@
+/**
+ * {@link OapStore} on PostgreSQL: the receipts, nonces, idempotency records, tasks, audit log,
+ * webhook subscriptions and incidents of one OAP Tool, shared by every node serving that Tool.
+ * Several tools share the tables (every row carries the tool id; {@link PostgresOapStore.open}
+ * takes `tool`).
+ *
+ * Durability: every write is a statement or transaction on a connection with
+ * `synchronous_commit = on` (see ./pg-pool.ts); its promise resolves after the COMMIT.
+ *
+ * Atomicity across nodes:
+ *
+ * - receipt append: one transaction that creates the Principal's chain-head row if missing,
+ *   locks it (`SELECT … FOR UPDATE`), compares its hash with `previous`, inserts the receipt at
+ *   `seq + 1` and moves the head. Appends of one Principal are serialised on that row across all
+ *   nodes, so a chain stays linear; an append computed from a stale head fails with
+ *   `ERR_OAP_RECEIPT_CHAIN` (the engine re-reads the head and retries).
+ * - nonce: `INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now RETURNING` — a row comes
+ *   back only for the one caller that stored (or revived) the key.
+ * - idempotency reserve: the same conditional UPSERT (an unexpired record wins; the caller then
+ *   reads it back).
+ * - audit append and task create / update (with their audit entry): a transaction holding
+ *   `pg_advisory_xact_lock` on (tool, Principal), so the per-Principal audit sequence has no gaps
+ *   or duplicates; task updates are a compare-and-set on `version`.
+ *
+ * @module
+ */
+import type pg from "pg";
+import type { JsonObject } from "../json/types.js";
+import { withAnchors, type ReceiptAnchor } from "../oap/anchors.js";
+import { OapError } from "../oap/errors.js";
+import type { IdempotencyRecord } from "../oap/idempotency.js";
+import type { ReceiptStore } from "../oap/receipts.js";
+import type { NonceStore } from "../oap/replay.js";
+import type { OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
+import { TERMINAL_TASK_STATUSES } from "../oap/tasks/lifecycle.js";
+import type { AuditEntry, AuditEntryInput, AuditLog, TaskPage, TaskQuery, TaskRecord, TaskStore } from "../oap/tasks/store.js";
+import type { WebhookSubscription, WebhookSubscriptionStore } from "../oap/webhooks/subscriptions.js";
+import type { MigrationReport } from "./migrations.js";
+import { inTransaction, openPool, sqlState } from "./pg-pool.js";
+import type { PostgresStoreOptions } from "./postgres-handoff-store.js";
+
+const GENESIS = "genesis";
+
+/**
+ * PostgreSQL `text` refuses U+0000, which separates the parts of idempotency keys
+ * (`<principal>\0<action>\0<key>`): keys are stored with `\` doubled and U+0000 as `\0` (injective).
+ */
+function keyText(key: string): string {
+  return key.replace(/\\/g, "\\\\").replace(/\u0000/g, "\\0");
+}
+
+/** Options of {@link PostgresOapStore.open}. */
+export interface PostgresOapStoreOptions extends PostgresStoreOptions {
+  /** The Tool whose rows this store reads and writes (default `default`). */
+  readonly tool?: string;
+}
+
+type Queryable = Pick<pg.Pool, "query"> | pg.PoolClient;
+
+function unavailable(what: string, cause: unknown): OapError {
+  return new OapError("ERR_OAP_MAINTENANCE", `the OAP store could not ${what}: ${(cause as Error).message}`, { cause, details: { retry_after_seconds: 1 } });
+}
+
+/** The PostgreSQL {@link OapStore} (see the module comment). */
+export class PostgresOapStore implements OapStore {
+  readonly backend = "postgres";
+  readonly tool: string;
+  readonly migrations: MigrationReport | undefined;
+  readonly receipts: ReceiptStore;
+  readonly nonces: NonceStore;
+  readonly idempotency: PrincipalIdempotencyStore;
+  readonly audit: AuditLog;
+  readonly tasks: TaskStore;
+  readonly webhooks: WebhookSubscriptionStore;
+  readonly incidents: PublishedIncidentStore;
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #sweepEvery: number;
+  #writes = 0;
+  #closed = false;
+
+  /** Connects (or adopts `pool`), migrates and returns the store of `tool`. */
+  static async open(options: PostgresOapStoreOptions | string): Promise<PostgresOapStore> {
+    const o: PostgresOapStoreOptions = typeof options === "string" ? { connectionString: options } : options;
+    const opened = await openPool(o);
+    return new PostgresOapStore(opened.pool, opened.ownsPool, opened.migrations, o.tool ?? "default", o.sweepEvery ?? 1024);
+  }
+
+  private constructor(pool: pg.Pool, ownsPool: boolean, migrations: MigrationReport | undefined, tool: string, sweepEvery: number) {
+    this.#pool = pool;
+    this.#ownsPool = ownsPool;
+    this.migrations = migrations;
+    this.tool = tool;
+    this.#sweepEvery = sweepEvery;
+    const T = tool;
+    const q = (what: string, sql: string, params: unknown[], on: Queryable = this.#pool): Promise<pg.QueryResult> => this.#q(what, sql, params, on);
+    const tx = <R>(what: string, fn: (c: pg.PoolClient) => Promise<R>): Promise<R> => this.#tx(what, fn);
+    const lockPrincipal = (c: pg.PoolClient, principal: string): Promise<pg.QueryResult> =>
+      c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [keyText(`oap-audit\u0000${T}\u0000${principal}`)]);
+    const appendAudit = async (c: pg.PoolClient, entry: AuditEntryInput): Promise<AuditEntry> => {
+      await lockPrincipal(c, entry.principal_did);
+      const next = (await c.query<{ seq: string }>("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM oap_audit WHERE tool = $1 AND principal = $2", [T, entry.principal_did])).rows[0];
+      const full: AuditEntry = { seq: Number(next?.seq ?? 1), ...entry };
+      await c.query("INSERT INTO oap_audit (tool, principal, seq, at, kind, entry) VALUES ($1, $2, $3, $4, $5, $6)", [T, entry.principal_did, full.seq, entry.at, entry.kind, JSON.stringify(full)]);
+      return full;
+    };
+    const page = (options: { readonly offset?: number; readonly limit?: number }): [number | null, number] => [options.limit === undefined ? null : Math.max(0, options.limit), Math.max(0, options.offset ?? 0)];
+
+    // ---- receipts
+    this.receipts = {
+      head: async (principal) => {
+        const row = (await q("read the receipt head", "SELECT hash, seq FROM oap_receipt_heads WHERE tool = $1 AND principal = $2", [T, principal])).rows[0] as { hash: string; seq: string } | undefined;
+        return row === undefined || Number(row.seq) === 0 ? undefined : row.hash;
+      },
+      append: (principal, receipt, hash, previous) =>
+        tx("append a receipt", async (c) => {
+          await c.query("INSERT INTO oap_receipt_heads (tool, principal, seq, hash) VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING", [T, principal, GENESIS]);
+          const head = (await c.query<{ hash: string; seq: string }>("SELECT hash, seq FROM oap_receipt_heads WHERE tool = $1 AND principal = $2 FOR UPDATE", [T, principal])).rows[0];
+          const current = head?.hash ?? GENESIS;
+          if (current !== previous) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `the chain of ${principal} moved (head ${current}, expected ${previous})`);
+          const id = String(receipt["receipt_id"]);
+          const seq = Number(head?.seq ?? 0) + 1;
+          try {
+            await c.query("INSERT INTO oap_receipts (tool, principal, seq, receipt_id, hash, receipt) VALUES ($1, $2, $3, $4, $5, $6)", [T, principal, seq, id, hash, JSON.stringify(receipt)]);
+          } catch (e) {
+            if (sqlState(e) === "23505") throw new OapError("ERR_OAP_RECEIPT_CHAIN", `duplicate receipt_id ${id}`);
+            throw e;
+          }
+          await c.query("UPDATE oap_receipt_heads SET seq = $3, hash = $4 WHERE tool = $1 AND principal = $2", [T, principal, seq, hash]);
+        }),
+      list: async (principal, options = {}) => {
+        const [limit, offset] = page(options);
+        const r = await q("list receipts", "SELECT receipt FROM oap_receipts WHERE tool = $1 AND principal = $2 ORDER BY seq LIMIT $3 OFFSET $4", [T, principal, limit, offset]);
+        return r.rows.map((row: { receipt: string }) => JSON.parse(row.receipt) as JsonObject);
+      },
+      get: async (id) => {
+        const row = (await q("read a receipt", "SELECT receipt FROM oap_receipts WHERE tool = $1 AND receipt_id = $2", [T, id])).rows[0] as { receipt: string } | undefined;
+        return row === undefined ? undefined : (JSON.parse(row.receipt) as JsonObject);
+      },
+      setAnchors: (id: string, anchors: readonly ReceiptAnchor[]) =>
+        tx("anchor a receipt", async (c) => {
+          const row = (await c.query<{ receipt: string }>("SELECT receipt FROM oap_receipts WHERE tool = $1 AND receipt_id = $2 FOR UPDATE", [T, id])).rows[0];
+          if (row === undefined) throw new OapError("ERR_OAP_NOT_FOUND", `unknown receipt ${id}`);
+          await c.query("UPDATE oap_receipts SET receipt = $3 WHERE tool = $1 AND receipt_id = $2", [T, id, JSON.stringify(withAnchors(JSON.parse(row.receipt) as JsonObject, anchors))]);
+        }),
+    };
+
+    // ---- nonces
+    this.nonces = {
+      checkAndStore: async (key, expiresAtMs, nowMs) => {
+        const r = await q(
+          "store a nonce",
+          `INSERT INTO oap_nonces (tool, key, expires_at) VALUES ($1, $2, $3)
+           ON CONFLICT (tool, key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE oap_nonces.expires_at <= $4
+           RETURNING 1 AS fresh`,
+          [T, keyText(key), Math.trunc(expiresAtMs), Math.trunc(nowMs)],
+        );
+        this.#maybeSweep(nowMs);
+        return r.rowCount === 1;
+      },
+    };
+
+    // ---- idempotency
+    this.idempotency = {
+      reserve: async (key, fingerprint, expiresAtMs, nowMs) => {
+        for (let attempt = 0; ; attempt++) {
+          const r = await q(
+            "reserve an idempotency key",
+            `INSERT INTO oap_idempotency (tool, key, principal, fingerprint, state, response, expires_at) VALUES ($1, $2, $3, $4, 'in_flight', NULL, $5)
+             ON CONFLICT (tool, key) DO UPDATE SET principal = EXCLUDED.principal, fingerprint = EXCLUDED.fingerprint, state = 'in_flight', response = NULL, expires_at = EXCLUDED.expires_at
+             WHERE oap_idempotency.expires_at <= $6
+             RETURNING 1 AS reserved`,
+            [T, keyText(key), key.slice(0, Math.max(0, key.indexOf("\u0000"))), fingerprint, Math.trunc(expiresAtMs), Math.trunc(nowMs)],
+          );
+          if (r.rowCount === 1) {
+            this.#maybeSweep(nowMs);
+            return undefined;
+          }
+          const row = (await q("read an idempotency record", "SELECT fingerprint, state, response, expires_at FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)])).rows[0] as
+            | { fingerprint: string; state: string; response: string | null; expires_at: string }
+            | undefined;
+          // Released between the two statements: try again.
+          if (row === undefined && attempt < 5) continue;
+          if (row === undefined) throw unavailable("reserve an idempotency key", new Error("the record kept changing"));
+          const rec: IdempotencyRecord = { fingerprint: row.fingerprint, state: row.state === "completed" ? "completed" : "in_flight", expiresAtMs: Number(row.expires_at) };
+          return row.response === null ? rec : { ...rec, response: JSON.parse(row.response) as JsonObject };
+        }
+      },
+      complete: async (key, response) => {
+        await q("complete an idempotency key", "UPDATE oap_idempotency SET state = 'completed', response = $3 WHERE tool = $1 AND key = $2", [T, keyText(key), JSON.stringify(response)]);
+      },
+      release: async (key) => {
+        await q("release an idempotency key", "DELETE FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)]);
+      },
+      deleteByPrincipal: async (principal) => (await q("erase idempotency records", "DELETE FROM oap_idempotency WHERE tool = $1 AND principal = $2", [T, principal])).rowCount ?? 0,
+    };
+
+    // ---- audit
+    this.audit = {
+      append: (entry) => tx("append to the audit log", (c) => appendAudit(c, entry)),
+      list: async (principal, options = {}) => {
+        const [limit, offset] = page(options);
+        const r = await q("list the audit log", "SELECT entry FROM oap_audit WHERE tool = $1 AND principal = $2 ORDER BY seq LIMIT $3 OFFSET $4", [T, principal, limit, offset]);
+        return r.rows.map((row: { entry: string }) => JSON.parse(row.entry) as AuditEntry);
+      },
+    };
+
+    // ---- tasks
+    const parseTask = (row: { record: string }): TaskRecord => JSON.parse(row.record) as TaskRecord;
+    const terminal = [...TERMINAL_TASK_STATUSES];
+    this.tasks = {
+      create: (record, audit) =>
+        tx("create a task", async (c) => {
+          const r = await c.query(
+            "INSERT INTO oap_tasks (tool, task_id, principal, agent, status, version, expires_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            [T, record.task.task_id, record.task.principal_did, record.task.agent_did, record.task.status, record.version, record.expiresAtMs ?? null, JSON.stringify(record)],
+          );
+          if (r.rowCount !== 1) throw new OapError("ERR_OAP_CONFLICT", `task ${record.task.task_id} exists`);
+          await appendAudit(c, audit);
+        }),
+      get: async (taskId) => {
+        const row = (await q("read a task", "SELECT record FROM oap_tasks WHERE tool = $1 AND task_id = $2", [T, taskId])).rows[0] as { record: string } | undefined;
+        return row === undefined ? undefined : parseTask(row);
+      },
+      update: (record, expectedVersion, audit) =>
+        tx("update a task", async (c) => {
+          const r = await c.query("UPDATE oap_tasks SET status = $3, version = $4, expires_at = $5, record = $6 WHERE tool = $1 AND task_id = $2 AND version = $7", [
+            T,
+            record.task.task_id,
+            record.task.status,
+            record.version,
+            record.expiresAtMs ?? null,
+            JSON.stringify(record),
+            expectedVersion,
+          ]);
+          if (r.rowCount !== 1) return false;
+          if (audit !== undefined) await appendAudit(c, audit);
+          return true;
+        }),
+      list: async (query: TaskQuery): Promise<TaskPage> => {
+        const where = ["tool = $1"];
+        const args: unknown[] = [T];
+        if (query.principal_did !== undefined) {
+          args.push(query.principal_did);
+          where.push(`principal = $${args.length}`);
+        }
+        if (query.agent_did !== undefined) {
+          args.push(query.agent_did);
+          where.push(`agent = $${args.length}`);
+        }
+        if (query.status !== undefined && query.status.length > 0) {
+          args.push([...query.status]);
+          where.push(`status = ANY($${args.length}::text[])`);
+        }
+        if (query.after !== undefined) {
+          args.push(query.after);
+          where.push(`task_id COLLATE "C" > $${args.length}`);
+        }
+        args.push(query.limit + 1);
+        const rows = (await q("list tasks", `SELECT record FROM oap_tasks WHERE ${where.join(" AND ")} ORDER BY task_id COLLATE "C" LIMIT $${args.length}`, args)).rows as { record: string }[];
+        const tasks = rows.slice(0, query.limit).map(parseTask);
+        const last = tasks.at(-1);
+        return rows.length > query.limit && last !== undefined ? { tasks, next: last.task.task_id } : { tasks };
+      },
+      open: async () => (await q("list open tasks", "SELECT record FROM oap_tasks WHERE tool = $1 AND NOT (status = ANY($2::text[]))", [T, terminal])).rows.map(parseTask),
+      deleteByPrincipal: async (principal) => (await q("erase tasks", "DELETE FROM oap_tasks WHERE tool = $1 AND principal = $2", [T, principal])).rowCount ?? 0,
+    };
+
+    // ---- webhooks
+    this.webhooks = {
+      add: async (s: WebhookSubscription) => {
+        try {
+          await q("add a subscription", "INSERT INTO oap_webhooks (tool, id, principal, owner, record) VALUES ($1, $2, $3, $4, $5)", [T, s.id, s.principal_did ?? null, s.owner, JSON.stringify(s)]);
+        } catch (e) {
+          if (e instanceof OapError && sqlState(e.cause) === "23505") throw new OapError("ERR_OAP_CONFLICT", `subscription ${s.id} exists`);
+          throw e;
+        }
+      },
+      get: async (id) => {
+        const row = (await q("read a subscription", "SELECT record FROM oap_webhooks WHERE tool = $1 AND id = $2", [T, id])).rows[0] as { record: string } | undefined;
+        return row === undefined ? undefined : (JSON.parse(row.record) as WebhookSubscription);
+      },
+      remove: async (id) => (await q("remove a subscription", "DELETE FROM oap_webhooks WHERE tool = $1 AND id = $2", [T, id])).rowCount === 1,
+      all: async () => (await q("list subscriptions", "SELECT record FROM oap_webhooks WHERE tool = $1 ORDER BY id COLLATE \"C\"", [T])).rows.map((r: { record: string }) => JSON.parse(r.record) as WebhookSubscription),
+      deleteByPrincipal: async (principal) => (await q("erase subscriptions", "DELETE FROM oap_webhooks WHERE tool = $1 AND (principal = $2 OR owner = $2)", [T, principal])).rowCount ?? 0,
+    };
+
+    // ---- incidents
+    this.incidents = {
+      publish: async (incident) => {
+        await q("publish an incident", "INSERT INTO oap_incidents (tool, incident_id, record) VALUES ($1, $2, $3) ON CONFLICT (tool, incident_id) DO UPDATE SET record = EXCLUDED.record", [
+          T,
+          String(incident["incident_id"]),
+          JSON.stringify(incident),
+        ]);
+      },
+      list: async () => (await q("list incidents", "SELECT record FROM oap_incidents WHERE tool = $1 ORDER BY incident_id COLLATE \"C\"", [T])).rows.map((r: { record: string }) => JSON.parse(r.record) as JsonObject),
+    };
+  }
+
+  async #q(what: string, sql: string, params: unknown[], on: Queryable): Promise<pg.QueryResult> {
+    if (this.#closed) throw new OapError("ERR_OAP_MAINTENANCE", `the OAP store is closed (${what})`, { details: { retry_after_seconds: 1 } });
+    try {
+      return await on.query(sql, params);
+    } catch (e) {
+      throw unavailable(what, e);
+    }
+  }
+
+  /** One transaction; OapErrors thrown by `fn` pass through, database failures become ERR_OAP_MAINTENANCE. Deadlocks and serialization failures are retried. */
+  async #tx<R>(what: string, fn: (c: pg.PoolClient) => Promise<R>): Promise<R> {
+    if (this.#closed) throw new OapError("ERR_OAP_MAINTENANCE", `the OAP store is closed (${what})`, { details: { retry_after_seconds: 1 } });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await inTransaction(this.#pool, fn);
+      } catch (e) {
+        if (e instanceof OapError) throw e;
+        const state = sqlState(e);
+        if ((state === "40001" || state === "40P01") && attempt < 5) continue;
+        throw unavailable(what, e);
+      }
+    }
+  }
+
+  #maybeSweep(nowMs: number): void {
+    if (this.#sweepEvery <= 0 || ++this.#writes % this.#sweepEvery !== 0) return;
+    void this.sweepExpired(nowMs).catch(() => undefined);
+  }
+
+  /** Deletes expired nonces and idempotency records of this tool. */
+  async sweepExpired(nowMs = Date.now()): Promise<void> {
+    await this.#pool.query("DELETE FROM oap_nonces WHERE tool = $1 AND expires_at <= $2", [this.tool, Math.trunc(nowMs)]);
+    await this.#pool.query("DELETE FROM oap_idempotency WHERE tool = $1 AND expires_at <= $2", [this.tool, Math.trunc(nowMs)]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsPool) await this.#pool.end();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * OAP crash soak (bounded): four client loops invoke the weather Tool's get_forecast on one
+ * `agentwire serve --store postgres://…` (one Principal per loop, so four receipt chains) while
+ * the node is SIGKILLed at random points (150–1250 ms after each restart) and restarted on the
+ * same port and database. A client retries an invocation whose answer it did not get with a NEW
+ * envelope carrying the SAME OAP-Idempotency-Key and input (each logical invocation has a unique
+ * input, so its receipt is recognisable by `input_hash`). Afterwards, with the node stopped, the
+ * database is read directly:
+ *
+ * - every receipt a client received (an acknowledged invocation) is in its Principal's chain
+ *   exactly once — none lost;
+ * - no logical invocation has two receipts — none duplicated by the retries;
+ * - every chain verifies (verifyReceiptChain: links, schema, the cluster key's signatures) and
+ *   its `seq` runs 1..n without gaps;
+ * - after one more restart, a retry of an acknowledged invocation gets the very response the
+ *   client holds (the idempotency record survived).
+ *
+ * Bounded: AGENTWIRE_OAP_SOAK_MS (default 8 000); figures are printed as one JSON line
+ * ("oap-soak-result").
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { exportPublicJwk, publicKeyFor } from "../../src/crypto/keys.js";
+import { jcsDigest } from "../../src/oap/util.js";
+import type { JsonObject } from "../../src/json/types.js";
+import { loadOrCreateKeys } from "../../src/node/node.js";
+import { verifyReceiptChain } from "../../src/oap/receipts.js";
+import { didKeyIdentity, envelope, oapHeaders, post } from "../oap/server-helpers.js";
+import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
+import { BIN, CLUSTER_IDENTITY, freePort, kill9, prepareCluster, serve, stop, type Served } from "./cluster.js";
+
+const SOAK_MS = Number(process.env["AGENTWIRE_OAP_SOAK_MS"] ?? 8_000);
+const WORKERS = 4;
+
+describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQL (SIGKILL under load, restart on the same database)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-soak-"));
+  let server: TestPostgres | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`acknowledged invocations are neither lost nor duplicated; the chains verify (${SOAK_MS} ms)`, async () => {
+    server = await startTestPostgres();
+    const url = await server.createDatabase();
+    const { dataDirs, config } = await prepareCluster(dir, 1, []);
+    const data = dataDirs[0]!;
+    const port = await freePort();
+    const start = (): Promise<Served> => serve({ data, config, port, store: url });
+    let node = await start();
+    const base = node.url;
+    const principals = Array.from({ length: WORKERS }, (_, i) => didKeyIdentity(0x70 + i).did);
+
+    /** Logical invocation key → the response the client received. */
+    const acked = new Map<string, { principal: string; body: JsonObject; input: JsonObject }>();
+    const stats = { invocations: 0, attempts: 0, networkErrors: 0, statuses: {} as Record<string, number>, gaveUp: 0 };
+    let running = true;
+
+    const worker = async (w: number): Promise<void> => {
+      const principal = principals[w]!;
+      for (let n = 0; running; n++) {
+        const key = `soak-${w}-${n}`;
+        const input = { location: `Soak ${w}-${n}`, days: 1 };
+        stats.invocations++;
+        let done = false;
+        for (let attempt = 0; attempt < 40 && !done; attempt++) {
+          stats.attempts++;
+          const env = envelope({ idempotency_key: key, input }, undefined, principal);
+          try {
+            const r = await post(`${base}/oap/invoke`, env, oapHeaders(env));
+            stats.statuses[r.status] = (stats.statuses[r.status] ?? 0) + 1;
+            if (r.status === 200 && r.body["status"] === "ok") {
+              acked.set(key, { principal, body: r.body, input });
+              done = true;
+            } else await new Promise((res) => setTimeout(res, r.status === 429 ? 250 : 60));
+          } catch {
+            stats.networkErrors++;
+            await new Promise((res) => setTimeout(res, 40));
+          }
+        }
+        if (!done) stats.gaveUp++;
+      }
+    };
+
+    const began = Date.now();
+    const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
+    let kills = 0;
+    const restartMs: number[] = [];
+    while (Date.now() - began < SOAK_MS) {
+      await new Promise((r) => setTimeout(r, 150 + Math.random() * 1100));
+      await kill9(node);
+      kills++;
+      const t = Date.now();
+      node = await start();
+      restartMs.push(Date.now() - t);
+    }
+    running = false;
+    await Promise.all(workers);
+    const elapsed = Date.now() - began;
+    await stop(node);
+
+    // --- the database, read directly (node stopped)
+    const db = new pg.Pool({ connectionString: url, max: 1 });
+    const signing = publicKeyFor(exportPublicJwk((await loadOrCreateKeys(data)).keys.find((k) => k.alg === "EdDSA")!));
+    let receipts = 0;
+    let unacknowledged = 0;
+    try {
+      for (const principal of principals) {
+        const rows = (await db.query<{ receipt: string; seq: string }>("SELECT receipt, seq FROM oap_receipts WHERE principal = $1 ORDER BY seq", [principal])).rows;
+        const chain = rows.map((r) => JSON.parse(r.receipt) as JsonObject);
+        receipts += chain.length;
+        expect(rows.map((r) => Number(r.seq)), `${principal}: seq 1..n`).toEqual(rows.map((_, i) => i + 1));
+        const report = await verifyReceiptChain(chain, { keys: { resolve: (kid) => (kid.startsWith(`${CLUSTER_IDENTITY.did}#`) ? signing : undefined) } });
+        expect(report.firstBroken, `${principal}: chain verifies`).toBeUndefined();
+        expect(report.ok).toBe(true);
+        const byInput = new Map<string, number>();
+        for (const r of chain) byInput.set(String(r["input_hash"]), (byInput.get(String(r["input_hash"])) ?? 0) + 1);
+        expect([...byInput.values()].filter((c) => c > 1), `${principal}: no invocation has two receipts`).toEqual([]);
+        const ids = new Map(chain.map((r) => [String(r["receipt_id"]), r]));
+        const mine = [...acked.values()].filter((a) => a.principal === principal);
+        for (const a of mine) {
+          const id = String((a.body["receipt"] as JsonObject)["id"]);
+          const stored = ids.get(id);
+          expect(stored, `acknowledged receipt ${id} is in the chain`).toBeDefined();
+          expect(stored!["input_hash"]).toBe(jcsDigest(a.input));
+        }
+        unacknowledged += chain.length - mine.length;
+      }
+    } finally {
+      await db.end();
+    }
+
+    // --- after one more restart: retries of acknowledged invocations get the response the client holds
+    node = await start();
+    try {
+      for (const [key, a] of [...acked].slice(0, 5)) {
+        const env = envelope({ idempotency_key: key, input: a.input }, undefined, a.principal);
+        const again = await post(`${base}/oap/invoke`, env, oapHeaders(env));
+        expect(again.body).toEqual(a.body);
+      }
+    } finally {
+      await stop(node);
+    }
+
+    const result = {
+      event: "oap-soak-result",
+      seconds: Math.round(elapsed / 100) / 10,
+      kills,
+      restartMsMedian: restartMs.sort((x, y) => x - y)[Math.floor(restartMs.length / 2)] ?? 0,
+      invocations: stats.invocations,
+      attempts: stats.attempts,
+      acknowledged: acked.size,
+      receiptsStored: receipts,
+      receiptsNotAcknowledged: unacknowledged,
+      networkErrors: stats.networkErrors,
+      statuses: stats.statuses,
+      gaveUp: stats.gaveUp,
+      lostOrDuplicated: 0,
+    };
+    console.log(JSON.stringify(result));
+    expect(kills).toBeGreaterThanOrEqual(Math.min(2, Math.floor(SOAK_MS / 2000)));
+    expect(acked.size).toBeGreaterThan(kills);
+  }, SOAK_MS + 60_000);
+});
