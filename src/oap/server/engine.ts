@@ -104,6 +104,11 @@ export const OAP_PATHS = Object.freeze({
 /** Options of {@link OapToolServer}. */
 export interface OapToolServerOptions {
   readonly tool: OapToolDefinition;
+  /**
+   * At start, fail the tasks a previous run left open (default true). Set false on a store
+   * shared by several nodes: another node may still be running them (they expire instead).
+   */
+  readonly recoverOpenTasks?: boolean;
   /** The Tool's Ed25519 key; `kid` (default `${did}#${key.kid}`) is the DID URL responses and receipts are signed as. */
   readonly signer: OapSigner | PrivateKeyRecord;
   /** The Tool DID (default: the manifest's tool.did). */
@@ -470,7 +475,8 @@ export class OapToolServer {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    for (const r of await this.store.tasks.open()) {
+    const open = this.#o.recoverOpenTasks === false ? [] : await this.store.tasks.open();
+    for (const r of open) {
       if (this.tasks.isRunning(r.task.task_id)) continue;
       await this.tasks
         .transition(r.task.task_id, "failed", {

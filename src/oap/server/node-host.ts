@@ -123,6 +123,8 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         baseUrl: options.baseUrl,
         basePath: primary ? "" : `/tools/${id}`,
         store: options.openStore === undefined ? new SqliteOapStore(join(options.dataDir, `oap-${id}.sqlite`)) : await options.openStore(id),
+        // A store shared with other nodes holds their running tasks too: never fail them here.
+        recoverOpenTasks: options.openStore === undefined,
         keys,
         ...(apiKeys === undefined ? {} : { apiKeys }),
         ...(options.compat === true ? { compat: true } : {}),
