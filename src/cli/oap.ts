@@ -8,6 +8,9 @@ import { parseJsonStrict } from "../json/parse.js";
 import { isJsonObject, type JsonValue } from "../json/types.js";
 import { chainKeyResolvers, jwksKeyResolver, mapKeyResolver, type OapKeyResolver } from "../oap/sign.js";
 import { verifyReceiptChain } from "../oap/receipts.js";
+import { a2aAgentCardToOapManifest, didWebOf, mcpToolsToOapManifest, toolIdFor, type A2aAgentCard, type L0ManifestInput, type McpTool } from "../oap/adapters/index.js";
+import { validateOapDocument } from "../oap/documents.js";
+import type { OapManifest } from "../../gen/types/oap/oap-manifest.js";
 import { didDocumentKeys, validateDidDocument } from "../trust/did/document.js";
 import { CliExit, EXIT_FAIL, EXIT_OK, EXIT_USAGE, readInput, UsageError, type CliIo, type Command } from "./io.js";
 
@@ -40,6 +43,16 @@ const USAGE = `usage: agentwire oap SUBCOMMAND ...
       from JWKS_FILE (e.g. the node's DATA/keys/private.jwks.json; kid default <tool DID>#<kid>)
       and writes it to --out (else stdout); serve it at /oap-conformance-receipt.json.
       Prints the report to stderr. Exit 0 when the requested level was reached, 1 otherwise.
+
+  oap import FILE --from mcp|a2a --facts FACTS_FILE [--base-url URL] [--out FILE]
+      Converts an MCP tool list (the tools/list result {"tools": [...]}, a JSON-RPC answer
+      carrying it, or a bare array) or an A2A Agent Card into an L0 OAP manifest (§38.1, §38.2)
+      validated against schemas/oap/oap-manifest. FACTS_FILE states what only the publisher
+      knows: {"jurisdictions", "governance", "data_policy", "baseUrl"?, "tool"?, "auth"?,
+      "risk_class"?, "sla"?, "trust"?}; --base-url overrides baseUrl (default for A2A: the
+      card's url). For MCP, tool members not given default from tool.name (default "MCP
+      server") and did:web of the base URL. Writes the manifest to --out (else stdout).
+      Exit 1 when the result is not a valid manifest.
 
 FILE "-" reads standard input.
 Exit status: 0 the receipts verify, 1 a receipt is broken (firstBroken names it), 2 usage or I/O error.`;
@@ -276,10 +289,64 @@ async function conformance(args: string[], io: CliIo): Promise<number> {
   return report.claimed_levels.includes(upTo) ? EXIT_OK : EXIT_FAIL;
 }
 
+async function importManifest(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: "string" }, facts: { type: "string" }, "base-url": { type: "string" }, out: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("oap import takes exactly one FILE");
+  if (values.from !== "mcp" && values.from !== "a2a") throw new UsageError("oap import needs --from mcp|a2a");
+  if (values.facts === undefined) throw new UsageError("oap import needs --facts FACTS_FILE (jurisdictions, governance, data_policy)");
+  const path = positionals[0] as string;
+  const source = await readJson(io, path, values.from === "mcp" ? "MCP tool list" : "A2A Agent Card");
+  const facts = await readJson(io, values.facts, "facts");
+  if (!isJsonObject(facts)) throw new CliExit(`${values.facts}: expected a JSON object`, EXIT_USAGE);
+  const f = facts as unknown as Partial<L0ManifestInput> & { readonly tool?: Partial<OapManifest["tool"]> };
+  let manifest: OapManifest;
+  try {
+    if (values.from === "mcp") {
+      const list = Array.isArray(source) ? source : isJsonObject(source) && isJsonObject(source["result"]) ? source["result"]["tools"] : isJsonObject(source) ? source["tools"] : undefined;
+      if (!Array.isArray(list)) throw new CliExit(`${path}: expected an MCP tool list ({"tools": [...]})`, EXIT_FAIL);
+      const baseUrl = values["base-url"] ?? f.baseUrl;
+      if (baseUrl === undefined) throw new UsageError("oap import --from mcp needs --base-url URL or baseUrl in the facts");
+      const name = f.tool?.name ?? "MCP server";
+      const did = f.tool?.did ?? didWebOf(baseUrl);
+      const description = f.tool?.description_for_agents ?? `${name} (imported from MCP).`;
+      const tool: OapManifest["tool"] = {
+        id: toolIdFor(name),
+        name,
+        version: "1.0.0",
+        categories: ["mcp"],
+        description_for_humans: f.tool?.description_for_humans ?? description,
+        ...f.tool,
+        did,
+        publisher: f.tool?.publisher ?? { did, legal_name: name, verified: false },
+        description_for_agents: description,
+      } as OapManifest["tool"];
+      manifest = mcpToolsToOapManifest(list as unknown as McpTool[], { ...(f as L0ManifestInput), baseUrl, tool });
+    } else {
+      if (!isJsonObject(source) || !Array.isArray(source["skills"]) || typeof source["url"] !== "string") throw new CliExit(`${path}: expected an A2A Agent Card (url, skills)`, EXIT_FAIL);
+      const card = source as unknown as A2aAgentCard;
+      const baseUrl = values["base-url"] ?? f.baseUrl ?? card.url;
+      manifest = a2aAgentCardToOapManifest(card, { ...(f as Omit<L0ManifestInput, "tool">), baseUrl, ...(f.tool === undefined ? {} : { tool: f.tool }) });
+    }
+  } catch (e) {
+    if (e instanceof CliExit || e instanceof UsageError) throw e;
+    throw new CliExit(`cannot import ${path}: ${(e as Error).message}`, EXIT_FAIL);
+  }
+  const problems = validateOapDocument("oap-manifest", manifest);
+  if (problems.length > 0) throw new CliExit(`the imported manifest is invalid: ${JSON.stringify(problems)}`, EXIT_FAIL);
+  const text = JSON.stringify(manifest, null, 2) + "\n";
+  if (values.out === undefined) io.stdout(text);
+  else await io.writeFile(values.out, text);
+  return EXIT_OK;
+}
+
 /** `agentwire oap …`: OAP (Open Agent Protocol) tools. */
 export const oapCommand: Command = {
   name: "oap",
-  summary: "OAP (Open Agent Protocol): verify receipt chains offline, run conformance probes",
+  summary: "OAP (Open Agent Protocol): verify receipt chains offline, run conformance probes, import MCP/A2A",
   usage: USAGE,
   async run(args: string[], io: CliIo): Promise<number> {
     const [sub, ...rest] = args;
@@ -288,6 +355,8 @@ export const oapCommand: Command = {
         return verifyReceipts(rest, io);
       case "conformance":
         return conformance(rest, io);
+      case "import":
+        return importManifest(rest, io);
       default:
         throw new UsageError(sub === undefined ? "missing SUBCOMMAND" : `unknown subcommand ${JSON.stringify(sub)}`);
     }

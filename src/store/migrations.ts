@@ -228,6 +228,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 4,
+    name: "oap commerce records: subscriptions, consents, disputes",
+    sql: `
+      CREATE TABLE oap_commerce (
+        tool      text NOT NULL,
+        kind      text NOT NULL,
+        id        text NOT NULL,
+        principal text NOT NULL,
+        record    text NOT NULL,
+        PRIMARY KEY (tool, kind, id)
+      );
+      CREATE INDEX oap_commerce_principal ON oap_commerce (tool, kind, principal);
+    `,
+  },
 ]);
 
 /** Former name of {@link MIGRATIONS} (the list grew beyond the OHP control plane). */

@@ -31,7 +31,10 @@ import { OapError } from "../oap/errors.js";
 import type { IdempotencyRecord } from "../oap/idempotency.js";
 import type { ReceiptStore } from "../oap/receipts.js";
 import type { NonceStore } from "../oap/replay.js";
-import type { OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
+import type { OapCommerceStores, OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
+import type { OapSubscription } from "../oap/commerce/subscriptions.js";
+import type { ConsentRecord } from "../oap/commerce/consent.js";
+import type { Dispute } from "../oap/commerce/disputes.js";
 import { TERMINAL_TASK_STATUSES } from "../oap/tasks/lifecycle.js";
 import type { AuditEntry, AuditEntryInput, AuditLog, TaskPage, TaskQuery, TaskRecord, TaskStore } from "../oap/tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../oap/webhooks/subscriptions.js";
@@ -73,6 +76,7 @@ export class PostgresOapStore implements OapStore {
   readonly tasks: TaskStore;
   readonly webhooks: WebhookSubscriptionStore;
   readonly incidents: PublishedIncidentStore;
+  readonly commerce: OapCommerceStores;
   readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #sweepEvery: number;
@@ -295,6 +299,32 @@ export class PostgresOapStore implements OapStore {
         ]);
       },
       list: async () => (await q("list incidents", "SELECT record FROM oap_incidents WHERE tool = $1 ORDER BY incident_id COLLATE \"C\"", [T])).rows.map((r: { record: string }) => JSON.parse(r.record) as JsonObject),
+    };
+
+    // ---- commerce records (subscriptions, consents, disputes): put = upsert
+    const cPut = async (kind: string, id: string, principal: string, record: unknown): Promise<void> => {
+      await q(`store a ${kind}`, "INSERT INTO oap_commerce (tool, kind, id, principal, record) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tool, kind, id) DO UPDATE SET principal = EXCLUDED.principal, record = EXCLUDED.record", [T, kind, id, principal, JSON.stringify(record)]);
+    };
+    const cGet = async <R>(kind: string, id: string): Promise<R | undefined> => {
+      const row = (await q(`read a ${kind}`, "SELECT record FROM oap_commerce WHERE tool = $1 AND kind = $2 AND id = $3", [T, kind, id])).rows[0] as { record: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.record) as R);
+    };
+    const cRows = <R>(r: pg.QueryResult): R[] => r.rows.map((x: { record: string }) => JSON.parse(x.record) as R);
+    this.commerce = {
+      subscriptions: {
+        get: (id) => cGet<OapSubscription>("subscription", id),
+        put: (s) => cPut("subscription", s.subscription_id, s.principal_did, s),
+        listByPrincipal: async (principal) => cRows<OapSubscription>(await q("list subscriptions", "SELECT record FROM oap_commerce WHERE tool = $1 AND kind = 'subscription' AND principal = $2 ORDER BY id COLLATE \"C\"", [T, principal])),
+      },
+      consents: {
+        get: (id) => cGet<ConsentRecord>("consent", id),
+        put: (c) => cPut("consent", c.consent_id, c.principal_did, c),
+      },
+      disputes: {
+        get: (id) => cGet<Dispute>("dispute", id),
+        put: (d) => cPut("dispute", d.dispute_id, d.principal_did, d),
+        list: async () => cRows<Dispute>(await q("list disputes", "SELECT record FROM oap_commerce WHERE tool = $1 AND kind = 'dispute' ORDER BY id COLLATE \"C\"", [T])),
+      },
     };
   }
 

@@ -91,7 +91,7 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL", () => {
         expect(rows).toHaveLength(OHP_MIGRATIONS.length);
         const tables = (await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
         expect(tables).toEqual([
-          ...["oap_audit", "oap_idempotency", "oap_incidents", "oap_nonces", "oap_receipt_heads", "oap_receipts", "oap_tasks", "oap_webhooks"],
+          ...["oap_audit", "oap_commerce", "oap_idempotency", "oap_incidents", "oap_nonces", "oap_receipt_heads", "oap_receipts", "oap_tasks", "oap_webhooks"],
           ...["ohp_answers", "ohp_handoffs", "ohp_rate_limits", "ohp_replay", "schema_migrations"],
           ...["wallet_balances", "wallet_entries", "wallet_holds", "wallet_imports", "wallet_limits", "wallet_wallets"],
         ]);

@@ -87,10 +87,32 @@ describe.skipIf(!HAVE_POSTGRES)("the PostgreSQL OAP store", () => {
     await s.close();
   });
 
-  it("migrates the OAP tables (schema version 2) and the wallet tables (3) under the advisory lock", async () => {
+  it("commerce records (subscriptions, consents, disputes): upserts, lists per Principal, isolated per tool, kept across a reopen", async () => {
+    const db = await server.createDatabase();
+    const s = (await PostgresOapStore.open({ connectionString: db, tool: "weather" })) as PostgresOapStore;
+    const consent = { consent_id: "urn:oap:consent:1", principal_did: P, agent_did: "did:a", tool_did: "did:t", purpose: "get_forecast", channel: "explicit" as const, granted_at: "2026-01-01T00:00:00Z" };
+    await s.commerce.consents.put(consent);
+    await s.commerce.consents.put({ ...consent, revoked_at: "2026-01-02T00:00:00Z" });
+    const sub = { subscription_id: "urn:oap:subscription:1", principal_did: P, agent_did: "did:a", tool_did: "did:t", tier: "pro", status: "active", price_hash: "h" };
+    await s.commerce.subscriptions.put(sub as never);
+    await s.commerce.subscriptions.put({ ...sub, subscription_id: "urn:oap:subscription:2", principal_did: Q } as never);
+    await s.commerce.disputes.put({ dispute_id: "d1", tool_did: "did:t", principal_did: P, receipt_ids: ["r"], reason: "x", status: "received", received_at: "t", acknowledge_by: "t", resolve_by: "t" });
+    await s.close();
+    const again = (await PostgresOapStore.open({ connectionString: db, tool: "weather" })) as PostgresOapStore;
+    expect(await again.commerce.consents.get(consent.consent_id)).toMatchObject({ revoked_at: "2026-01-02T00:00:00Z" });
+    expect((await again.commerce.subscriptions.listByPrincipal(P)).map((x) => x.subscription_id)).toEqual(["urn:oap:subscription:1"]);
+    expect((await again.commerce.disputes.list()).map((d) => d.dispute_id)).toEqual(["d1"]);
+    await again.close();
+    const other = (await PostgresOapStore.open({ connectionString: db, tool: "calendar" })) as PostgresOapStore;
+    expect(await other.commerce.consents.get(consent.consent_id)).toBeUndefined();
+    expect(await other.commerce.disputes.list()).toEqual([]);
+    await other.close();
+  });
+
+  it("migrates the OAP tables (schema version 2), the wallet tables (3) and the commerce records (4) under the advisory lock", async () => {
     const s = await PostgresOapStore.open(await server.createDatabase());
     expect(s.migrations?.applied).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     expect(s.backend).toBe("postgres");
     await s.close();
   });

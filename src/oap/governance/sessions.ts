@@ -166,3 +166,102 @@ export class CoordinationSession {
     return [...this.#log].sort(compareMessages);
   }
 }
+
+/** A session as a relay (the Tool) holds it. */
+export interface RelayedSession {
+  readonly manifest: SessionManifest;
+  /** The participant that created it (only it may close it). */
+  readonly creator: string;
+  readonly status: "open" | "closed";
+  /** Participants that joined (the creator joins at creation). */
+  readonly joined: readonly string[];
+  readonly closed_at?: string;
+}
+
+/**
+ * §15.4 sessions held by a relay (the Tool's `session` endpoints): participants create a
+ * session, join it, append signed messages and read them back in the session's total order
+ * ({@link compareMessages}). The relay is not a participant: it verifies each message like a
+ * receiver ({@link CoordinationSession.receive}: session, membership, signature by
+ * `sender_did`, clock present) and additionally refuses a sender's clock that does not move
+ * forward (its Lamport time, or its own vector entry), a sender that has not joined, and any
+ * append after the close (409). In memory.
+ */
+export class SessionRelay {
+  readonly #keys: OapKeyResolver;
+  readonly #clock: OapClock;
+  readonly #random: OapRandom;
+  readonly #sessions = new Map<string, { session: RelayedSession; log: SessionMessage[]; last: Map<string, number> }>();
+
+  constructor(options: { readonly keys: OapKeyResolver; readonly clock?: OapClock; readonly random?: OapRandom }) {
+    this.#keys = options.keys;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? systemRandom;
+  }
+
+  /** Creates a session whose participants include `creator`. */
+  create(creator: string, input: { readonly participants: readonly string[]; readonly clock?: SessionClockKind; readonly task?: string }): RelayedSession {
+    if (!input.participants.includes(creator)) throw new OapError("ERR_OAP_SCOPE_INSUFFICIENT", `${creator} must be a participant of the session it creates`);
+    if (input.clock !== undefined && input.clock !== "lamport" && input.clock !== "vector") throw new OapError("ERR_OAP_INPUT_INVALID", "clock is lamport or vector");
+    const manifest = createSessionManifest(input, this.#clock, this.#random);
+    const session: RelayedSession = { manifest, creator, status: "open", joined: [creator] };
+    this.#sessions.set(manifest.session_did, { session, log: [], last: new Map() });
+    return session;
+  }
+
+  #entry(sessionDid: string, who: string): { session: RelayedSession; log: SessionMessage[]; last: Map<string, number> } {
+    const e = this.#sessions.get(sessionDid);
+    // non-participants learn nothing about the session
+    if (e === undefined || !e.session.manifest.participants.includes(who)) throw new OapError("ERR_OAP_NOT_FOUND", `unknown session ${sessionDid}`);
+    return e;
+  }
+
+  #open(e: { session: RelayedSession }): void {
+    if (e.session.status === "closed") throw new OapError("ERR_OAP_CONFLICT", `session ${e.session.manifest.session_did} is closed`, { details: { status: "closed" } });
+  }
+
+  /** A participant joins (idempotent). */
+  join(sessionDid: string, who: string): RelayedSession {
+    const e = this.#entry(sessionDid, who);
+    this.#open(e);
+    if (!e.session.joined.includes(who)) e.session = { ...e.session, joined: [...e.session.joined, who] };
+    return e.session;
+  }
+
+  /** Appends a participant's signed message (sent by `who`); answers its position in the total order. */
+  async append(who: string, message: unknown): Promise<{ message: SessionMessage; position: number }> {
+    if (!isJsonObject(message as JsonValue)) throw new OapError("ERR_OAP_INPUT_INVALID", "a session message is a JSON object");
+    const m = message as unknown as SessionMessage;
+    const e = this.#entry(String(m.session_did), who);
+    this.#open(e);
+    if (m.sender_did !== who) throw new OapError("ERR_OAP_SCOPE_INSUFFICIENT", "a participant appends its own messages only");
+    if (!e.session.joined.includes(who)) throw new OapError("ERR_OAP_CONFLICT", `${who} has not joined the session`, { details: { status: "not_joined" } });
+    const lamport = e.session.manifest.clock === "lamport";
+    const own = lamport ? m.lamport : m.vector?.[who];
+    if (!(Number.isSafeInteger(own) && (own as number) > 0) || (!lamport && !isJsonObject(m.vector as unknown as JsonValue))) {
+      throw new OapError("ERR_OAP_INPUT_INVALID", `the message lacks its ${e.session.manifest.clock} clock`);
+    }
+    await verifyDocument(m, this.#keys, { expectedSigner: who });
+    const previous = e.last.get(who) ?? 0;
+    if ((own as number) <= previous) throw new OapError("ERR_OAP_CONFLICT", `the clock of ${who} must move forward (last ${previous}, got ${String(own)})`, { details: { last: previous } });
+    e.last.set(who, own as number);
+    e.log.push(m);
+    const ordered = [...e.log].sort(compareMessages);
+    return { message: m, position: ordered.indexOf(m) };
+  }
+
+  /** The session and its messages in total order (optionally only those after position `after`). */
+  read(sessionDid: string, who: string, after = -1): RelayedSession & { readonly messages: SessionMessage[] } {
+    const e = this.#entry(sessionDid, who);
+    return { ...e.session, messages: [...e.log].sort(compareMessages).slice(Math.max(0, after + 1)) };
+  }
+
+  /** Closes the session (its creator only); later appends and joins answer 409. */
+  close(sessionDid: string, who: string): RelayedSession {
+    const e = this.#entry(sessionDid, who);
+    if (e.session.creator !== who) throw new OapError("ERR_OAP_POLICY_BLOCK", "a session is closed by its creator");
+    this.#open(e);
+    e.session = { ...e.session, status: "closed", closed_at: rfc3339(this.#clock()) };
+    return e.session;
+  }
+}

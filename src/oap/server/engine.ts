@@ -216,6 +216,9 @@ interface Executed {
   readonly meta: ActionResultMeta;
 }
 
+/** §15.2 the webhook event of a shared-state change (`PUT state`). */
+export const STATE_CHANGED_EVENT = "state.changed";
+
 /** The OAP Tool server (see the module comment). */
 export class OapToolServer {
   readonly tool: OapToolDefinition;
@@ -329,6 +332,9 @@ export class OapToolServer {
       governanceOptions: gov,
       governance: this.governance,
       subscriptions: () => this.subscriptions,
+      consents: () => this.consents,
+      ...(this.store.commerce === undefined ? {} : { disputes: this.store.commerce.disputes }),
+      onStateChange: (change) => this.#broadcastStateChange(change),
       keys: this.keys,
       clock: this.#clock,
       ...(this.tool.manifest.collaboration === undefined ? {} : { collaboration: this.tool.manifest.collaboration as unknown as OapManifest["collaboration"] }),
@@ -339,7 +345,28 @@ export class OapToolServer {
     if (options.baseUrl !== undefined) this.setBaseUrl(options.baseUrl);
   }
 
-  /** §12 subscriptions (commerce plane; built once the base URL is known). */
+  /** §15.2: delivers `state.changed` (signed like every webhook, RFC 9421) to the subscriptions that asked for it. */
+  #broadcastStateChange(change: JsonObject): void {
+    const hooks = this.#webhooks;
+    if (hooks === undefined) return;
+    const p = (async () => {
+      const subs = (await this.store.webhooks.all()).filter((s) => s.events.includes(STATE_CHANGED_EVENT) && (s.resource === undefined || s.resource === change["resource"]));
+      hooks.dispatch(subs, STATE_CHANGED_EVENT, change);
+    })().catch((e: unknown) => this.#log("oap.webhook-failed", { event_type: STATE_CHANGED_EVENT, message: (e as Error).message }));
+    void p;
+  }
+
+  /** The consent registry (commerce `consents`; `true`: built on the store's consent records and the server's ledger). */
+  get consents(): ConsentRegistry | undefined {
+    const c = this.commerce?.consents;
+    if (c === undefined) return undefined;
+    if (c !== true) return c;
+    this.#consents ??= new ConsentRegistry({ ledger: this.ledger, clock: this.#clock, random: this.#random, ...(this.store.commerce === undefined ? {} : { store: this.store.commerce.consents }) });
+    return this.#consents;
+  }
+  #consents: ConsentRegistry | undefined;
+
+  /** §12 subscriptions (commerce plane; built once the base URL is known; on the store's subscription records when it has them). */
   get subscriptions(): SubscriptionManager | undefined {
     const c = this.commerce;
     if (c === undefined) return undefined;
@@ -349,7 +376,8 @@ export class OapToolServer {
       ...(this.tool.manifest.pricing === undefined ? {} : { pricing: this.tool.manifest.pricing as unknown as Pricing }),
       signer: this.#signer,
       keys: mapKeyResolver({ [this.#signer.kid as string]: this.#signer.key.publicJwk }),
-      consents: c.consents ?? new ConsentRegistry({ clock: this.#clock }),
+      consents: this.consents ?? new ConsentRegistry({ clock: this.#clock, ...(this.store.commerce === undefined ? {} : { store: this.store.commerce.consents }) }),
+      ...(this.store.commerce === undefined ? {} : { store: this.store.commerce.subscriptions }),
       endpoints: { agent_subscribe_url: this.url(OAP_PATHS.subscribe) },
       ledger: this.ledger,
       clock: this.#clock,
@@ -404,7 +432,7 @@ export class OapToolServer {
       discover: this.url(OAP_PATHS.discover, rel),
       ...(this.#webhooks === undefined && this.commerce === undefined ? {} : { subscribe: this.url(OAP_PATHS.subscribe, rel) }),
       ...(this.commerce === undefined ? {} : { billing: this.url(OAP_PATHS.billing, rel) }),
-      ...(this.commerce?.consents === undefined ? {} : { consent: this.url(OAP_PLANE_PATHS.consent, rel) }),
+      ...(this.consents === undefined ? {} : { consent: this.url(OAP_PLANE_PATHS.consent, rel) }),
       ...(input.endpoints ?? {}),
     };
     const manifest: JsonObject = {
@@ -597,7 +625,7 @@ export class OapToolServer {
     ]);
     if (policy.error !== undefined) throw policy.error;
     const price = this.#cost(action, {});
-    const consents = this.commerce?.consents;
+    const consents = this.consents;
     const verifyConsent =
       consents === undefined
         ? undefined
@@ -1280,9 +1308,11 @@ export class OapToolServer {
     if (!isJsonObject(body)) throw new OapError("ERR_OAP_INPUT_INVALID", "subscribe needs {callback_url, events?, task_id?}");
     const callback = checkCallbackUrl(body["callback_url"], this.#o.webhooks !== false && this.#o.webhooks?.allowInsecureCallbacks === true);
     const events = body["events"] === undefined ? ["task.*"] : body["events"];
-    if (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === "string" && /^task\.(\*|[a-z_]+)$/.test(e) && (e === "task.*" || isTaskStatus(e.slice(5))))) {
-      throw new OapError("ERR_OAP_INPUT_INVALID", "events must name task.<status> or task.*");
+    const coordination = (this.#o.governance ?? this.tool.governance)?.coordination !== undefined;
+    if (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === "string" && ((coordination && e === STATE_CHANGED_EVENT) || (/^task\.(\*|[a-z_]+)$/.test(e) && (e === "task.*" || isTaskStatus(e.slice(5))))))) {
+      throw new OapError("ERR_OAP_INPUT_INVALID", `events must name task.<status> or task.*${coordination ? ` or ${STATE_CHANGED_EVENT}` : ""}`);
     }
+    if (body["resource"] !== undefined && (typeof body["resource"] !== "string" || !events.includes(STATE_CHANGED_EVENT))) throw new OapError("ERR_OAP_INPUT_INVALID", `resource (a string) narrows ${STATE_CHANGED_EVENT} subscriptions`);
     let taskId: string | undefined;
     if (body["task_id"] !== undefined) {
       if (typeof body["task_id"] !== "string") throw new OapError("ERR_OAP_INPUT_INVALID", "task_id must be a string");
@@ -1295,6 +1325,7 @@ export class OapToolServer {
       owner,
       ...(asPrincipal ? { principal_did: owner } : { agent_did: c.did as string }),
       ...(taskId === undefined ? {} : { task_id: taskId }),
+      ...(typeof body["resource"] === "string" ? { resource: body["resource"] } : {}),
       callback_url: callback,
       events: events as string[],
       created_at: rfc3339(this.#clock()),

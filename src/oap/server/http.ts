@@ -37,6 +37,7 @@ import { isTerminalTaskStatus } from "../tasks/lifecycle.js";
 import { httpMessage } from "../webhooks/rfc9421.js";
 import { OAP_PATHS, type InvocationMeta, type InvokeOutcome, type OapToolServer, type StreamEventJson } from "./engine.js";
 import { OAP_PLANE_PATHS } from "./plane-endpoints.js";
+import { createOapAdapterHandler, type OapAdapterOptions } from "./adapters-endpoints.js";
 import { formatTraceparent, type TraceContext } from "./trace.js";
 
 /** Options of {@link createOapHttpHandler}. */
@@ -52,6 +53,8 @@ export interface OapHttpOptions {
   readonly didDocumentPath?: string;
   /** SSE keep-alive comment interval (default 15 s). */
   readonly heartbeatMs?: number;
+  /** §38 adapters (opt-in): MCP at /mcp, the A2A Agent Card at /.well-known/agent.json (adapters-endpoints.ts). */
+  readonly adapters?: OapAdapterOptions;
 }
 
 const OAP_JSON = "application/oap+json";
@@ -110,6 +113,7 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
   const max = options.maxBodyBytes ?? 1 << 20;
   const heartbeat = options.heartbeatMs ?? 15_000;
   const base = server.basePath;
+  const adapters = options.adapters === undefined ? undefined : createOapAdapterHandler(server, options.adapters);
 
   const fail = (res: ServerResponse, e: unknown, requestId?: string, trace?: TraceContext): void => {
     const a = server.errorAnswer(e, requestId);
@@ -176,6 +180,7 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
   };
 
   return async (req, res) => {
+    if (adapters !== undefined && (await adapters(req, res))) return true;
     const url = new URL(req.url ?? "/", "http://x");
     if (base !== "" && !url.pathname.startsWith(`${base}/`)) return false;
     const path = url.pathname.slice(base.length);
@@ -368,6 +373,26 @@ export function createOapHttpHandler(server: OapToolServer, options: OapHttpOpti
           if (method !== "PUT" && method !== "POST") break;
           const { raw, json } = await parseBody(req, false);
           sendJson(res, 200, server.planes.writeState(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.session: {
+          if (method === "GET") {
+            sendJson(res, 200, server.planes.readSession(q.get("session_did") ?? undefined, q.get("after") ?? undefined, await caller(req)));
+            return true;
+          }
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          sendJson(res, 201, server.planes.createSession(json, await caller(req, raw)));
+          return true;
+        }
+        case OAP_PLANE_PATHS.sessionJoin:
+        case OAP_PLANE_PATHS.sessionMessage:
+        case OAP_PLANE_PATHS.sessionClose: {
+          if (method !== "POST") break;
+          const { raw, json } = await parseBody(req, false);
+          const who = await caller(req, raw);
+          if (path === OAP_PLANE_PATHS.sessionMessage) sendJson(res, 201, await server.planes.appendSessionMessage(json, who));
+          else sendJson(res, 200, path === OAP_PLANE_PATHS.sessionJoin ? server.planes.joinSession(json, who) : server.planes.closeSession(json, who));
           return true;
         }
         case OAP_PATHS.discover: {

@@ -17,7 +17,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { OapIncident } from "../../../gen/types/oap/oap-incident.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
 import type { ConsentRegistry } from "../commerce/consent.js";
-import { RefundDesk } from "../commerce/disputes.js";
+import { RefundDesk, type DisputeStore } from "../commerce/disputes.js";
 import type { Money } from "../commerce/money.js";
 import type { SubscriptionManager } from "../commerce/subscriptions.js";
 import type { LimitRule, Wallet } from "../commerce/wallet.js";
@@ -28,6 +28,8 @@ import type { ReceiptLedger } from "../receipts.js";
 import type { ReceiptStore } from "../receipts.js";
 import type { WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
 import { ConflictRegistry, declaredConcurrencyMode, LockManager, VersionedStore } from "../governance/coordination.js";
+import { SessionRelay, type SessionClockKind } from "../governance/sessions.js";
+import { jcsDigest } from "../util.js";
 import type { OapKeyResolver } from "../sign.js";
 import type { OapClock } from "../util.js";
 import type { OapManifest } from "../../../gen/types/oap/oap-manifest.js";
@@ -49,6 +51,10 @@ export const OAP_PLANE_PATHS = Object.freeze({
   lock: "/oap/lock",
   unlock: "/oap/unlock",
   state: "/oap/state",
+  session: "/oap/session",
+  sessionJoin: "/oap/session/join",
+  sessionMessage: "/oap/session/message",
+  sessionClose: "/oap/session/close",
 });
 
 /** What the plane operations need from the server. */
@@ -61,10 +67,16 @@ export interface PlaneEndpointsContext {
   readonly governanceOptions: ToolGovernanceOptions | undefined;
   readonly governance: GovernancePlane | undefined;
   readonly subscriptions: () => SubscriptionManager | undefined;
+  /** The resolved consent registry (commerce `consents`, `true` built by the server). */
+  readonly consents?: () => ConsentRegistry | undefined;
+  /** Durable dispute records of the server's store (the desk built with `refunds: true` uses them). */
+  readonly disputes?: DisputeStore;
   readonly audit: (principalDid: string, kind: "consent" | "dispute" | "kill_switch", data: JsonObject) => Promise<void>;
   /** The server's DID key resolver (default for wallet imports). */
   readonly keys?: OapKeyResolver;
   readonly clock?: OapClock;
+  /** §15.2 change broadcast: called after each accepted `PUT state` (the server delivers `state.changed` webhooks). */
+  readonly onStateChange?: (change: JsonObject) => void;
   /** The manifest's `collaboration` (the §15.1 declared mode of the built coordination). */
   readonly collaboration?: OapManifest["collaboration"];
 }
@@ -102,6 +114,7 @@ export class PlaneEndpoints {
   #refunds: RefundDesk | undefined;
   #kill: KillSwitch | undefined;
   #coordination: Coordination | undefined;
+  #sessions: SessionRelay | undefined;
 
   constructor(context: PlaneEndpointsContext) {
     this.#c = context;
@@ -112,7 +125,9 @@ export class PlaneEndpoints {
   }
 
   get consents(): ConsentRegistry | undefined {
-    return this.#c.commerce?.consents;
+    if (this.#c.consents !== undefined) return this.#c.consents();
+    const c = this.#c.commerce?.consents;
+    return c === true ? undefined : c;
   }
 
   /** The dispute desk (commerce `refunds`). */
@@ -124,6 +139,7 @@ export class PlaneEndpoints {
     this.#refunds ??= new RefundDesk({
       toolDid: this.#c.toolDid,
       receipts: this.#c.receipts,
+      ...(this.#c.disputes === undefined ? {} : { store: this.#c.disputes }),
       ...(wallet === undefined
         ? {}
         : {
@@ -585,7 +601,74 @@ export class PlaneEndpoints {
       ...(ev === undefined ? {} : { expected_version: ev }),
       ...(str(body, "lock_token") === undefined ? {} : { lock_token: str(body, "lock_token") as string }),
     });
+    this.#c.onStateChange?.({ resource, version: written.version, agent_did: holder, value_hash: jcsDigest(body["value"]), changed_at: String(written.updated_at ?? "") });
     return { resource, ...(written as unknown as JsonObject) };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // coordination sessions (§15.4)
+  // ------------------------------------------------------------------------------------------
+
+  #relay(): SessionRelay {
+    const o = this.#c.governanceOptions?.sessions;
+    if (o === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool hosts no coordination sessions");
+    if (o !== true) return o;
+    if (this.#c.keys === undefined) throw new OapError("ERR_OAP_NOT_FOUND", "this Tool cannot verify session messages");
+    this.#sessions ??= new SessionRelay({ keys: this.#c.keys, ...(this.#c.clock === undefined ? {} : { clock: this.#c.clock }) });
+    return this.#sessions;
+  }
+
+  /** The participant identity of a caller: its DID (signature) or its Principal (bearer). */
+  #participant(caller: CallerIdentity | undefined): string {
+    const c = requireCaller(caller);
+    return this.#holder(c);
+  }
+
+  /** `POST session {participants, clock?, task?}` → 201 the session (the caller, a participant, is its creator). */
+  createSession(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const relay = this.#relay();
+    const who = this.#participant(caller);
+    const body = need(raw, "session");
+    const participants = body["participants"];
+    if (!Array.isArray(participants) || !participants.every((p) => typeof p === "string" && p.startsWith("did:"))) throw new OapError("ERR_OAP_INPUT_INVALID", "a session needs {participants: [DID, …]}");
+    const clock = str(body, "clock");
+    return relay.create(who, { participants: participants as string[], ...(clock === undefined ? {} : { clock: clock as SessionClockKind }), ...(str(body, "task") === undefined ? {} : { task: str(body, "task") as string }) }) as unknown as JsonObject;
+  }
+
+  /** `POST session/join {session_did}`. */
+  joinSession(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const relay = this.#relay();
+    const who = this.#participant(caller);
+    const id = str(need(raw, "session join"), "session_did");
+    if (id === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "join needs {session_did}");
+    return relay.join(id, who) as unknown as JsonObject;
+  }
+
+  /** `POST session/message {message}` (a SessionMessage signed by the caller) → 201 {message, position}. */
+  async appendSessionMessage(raw: unknown, caller: CallerIdentity | undefined): Promise<JsonObject> {
+    const relay = this.#relay();
+    const who = this.#participant(caller);
+    const body = need(raw, "session message");
+    return (await relay.append(who, body["message"])) as unknown as JsonObject;
+  }
+
+  /** `GET session?session_did=&after=` → the session with its messages in total order. */
+  readSession(sessionDid: string | undefined, after: string | undefined, caller: CallerIdentity | undefined): JsonObject {
+    const relay = this.#relay();
+    const who = this.#participant(caller);
+    if (sessionDid === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "name the session: session_did");
+    const a = after === undefined ? -1 : Number(after);
+    if (!Number.isSafeInteger(a) || a < -1) throw new OapError("ERR_OAP_INPUT_INVALID", "after is a message position");
+    return relay.read(sessionDid, who, a) as unknown as JsonObject;
+  }
+
+  /** `POST session/close {session_did}` by its creator. */
+  closeSession(raw: unknown, caller: CallerIdentity | undefined): JsonObject {
+    const relay = this.#relay();
+    const who = this.#participant(caller);
+    const id = str(need(raw, "session close"), "session_did");
+    if (id === undefined) throw new OapError("ERR_OAP_INPUT_INVALID", "close needs {session_did}");
+    return relay.close(id, who) as unknown as JsonObject;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import type { Wallet } from "../commerce/wallet.js";
 import type { Money } from "../commerce/money.js";
 import type { ConflictRegistry, LockManager, VersionedStore } from "../governance/coordination.js";
 import type { TimeLockQueue } from "../governance/time-locks.js";
+import type { SessionRelay } from "../governance/sessions.js";
 import type { OapKeyResolver } from "../sign.js";
 
 /** Governance options of a Tool server (all optional; absent = not enforced). */
@@ -78,13 +79,24 @@ export interface ToolGovernanceOptions {
    * manifest declares `collaboration.locking_strategy: pessimistic`).
    */
   readonly coordination?: true | { readonly conflicts?: ConflictRegistry; readonly locks?: LockManager; readonly state?: VersionedStore };
+  /**
+   * §15.4 coordination sessions served as `session` endpoints (create / join / message / read /
+   * close; messages signed by their sender, in the session's Lamport or vector order). `true`:
+   * a {@link SessionRelay} built by the server (in memory) on its DID key resolver.
+   */
+  readonly sessions?: true | SessionRelay;
 }
 
 /** Commerce options of a Tool server. */
 export interface ToolCommerceOptions {
   /** §12 subscriptions; built by the server (pricing from the manifest) when a consent registry is given. */
   readonly subscriptions?: SubscriptionManager;
-  readonly consents?: ConsentRegistry;
+  /**
+   * Consents (`POST consent`, verification of cited consent receipts). `true`: a registry built
+   * by the server on its store's durable consent records (`OapStore.commerce`; memory otherwise),
+   * granting into the server's receipt chain.
+   */
+  readonly consents?: ConsentRegistry | true;
   readonly trialAvailable?: boolean;
   /** Actions that need an active subscription besides those with `cost.type: subscription_included`. */
   readonly subscriptionRequired?: readonly string[];

@@ -24,7 +24,10 @@ import type { NonceStore } from "../replay.js";
 import { TERMINAL_TASK_STATUSES } from "../tasks/lifecycle.js";
 import type { AuditEntry, AuditEntryInput, AuditLog, TaskPage, TaskQuery, TaskRecord, TaskStore } from "../tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
-import type { PublishedIncidentStore, OapStore, PrincipalIdempotencyStore } from "./store.js";
+import type { OapSubscription } from "../commerce/subscriptions.js";
+import type { ConsentRecord } from "../commerce/consent.js";
+import type { Dispute } from "../commerce/disputes.js";
+import type { OapCommerceStores, PublishedIncidentStore, OapStore, PrincipalIdempotencyStore } from "./store.js";
 
 const GENESIS = "genesis";
 
@@ -48,6 +51,8 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS oap_tasks_status ON oap_tasks (status);
   CREATE TABLE IF NOT EXISTS oap_webhooks (id TEXT PRIMARY KEY, principal TEXT, owner TEXT NOT NULL, record TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS oap_incidents (incident_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS oap_commerce (kind TEXT NOT NULL, id TEXT NOT NULL, principal TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (kind, id));
+  CREATE INDEX IF NOT EXISTS oap_commerce_principal ON oap_commerce (kind, principal);
 `;
 
 /** {@link OapStore} in one SQLite file. */
@@ -61,6 +66,7 @@ export class SqliteOapStore implements OapStore {
   readonly tasks: TaskStore;
   readonly webhooks: WebhookSubscriptionStore;
   readonly incidents: PublishedIncidentStore;
+  readonly commerce: OapCommerceStores;
   readonly #db: DatabaseSync;
   #nonceInserts = 0;
   #queue: { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
@@ -301,6 +307,37 @@ export class SqliteOapStore implements OapStore {
           incPut.run(String(incident["incident_id"]), JSON.stringify(incident));
         }),
       list: () => (incAll.all() as { record: string }[]).map((r) => JSON.parse(r.record) as JsonObject),
+    };
+
+    // ---- commerce records (subscriptions, consents, disputes): one row per record, put = upsert
+    const cPut = p("INSERT INTO oap_commerce (kind, id, principal, record) VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET principal = excluded.principal, record = excluded.record");
+    const cGet = p("SELECT record FROM oap_commerce WHERE kind = ? AND id = ?");
+    const cByP = p("SELECT record FROM oap_commerce WHERE kind = ? AND principal = ? ORDER BY id");
+    const cAll = p("SELECT record FROM oap_commerce WHERE kind = ? ORDER BY id");
+    const put = (kind: string, id: string, principal: string, record: unknown): Promise<void> =>
+      tx(() => {
+        cPut.run(kind, id, principal, JSON.stringify(record));
+      });
+    const get = <T>(kind: string, id: string): T | undefined => {
+      const row = cGet.get(kind, id) as { record: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.record) as T);
+    };
+    const rows = <T>(list: unknown[]): T[] => (list as { record: string }[]).map((r) => JSON.parse(r.record) as T);
+    this.commerce = {
+      subscriptions: {
+        get: (id) => get<OapSubscription>("subscription", id),
+        put: (s) => put("subscription", s.subscription_id, s.principal_did, s),
+        listByPrincipal: (principal) => rows<OapSubscription>(cByP.all("subscription", principal)),
+      },
+      consents: {
+        get: (id) => get<ConsentRecord>("consent", id),
+        put: (c) => put("consent", c.consent_id, c.principal_did, c),
+      },
+      disputes: {
+        get: (id) => get<Dispute>("dispute", id),
+        put: (d) => put("dispute", d.dispute_id, d.principal_did, d),
+        list: () => rows<Dispute>(cAll.all("dispute")),
+      },
     };
   }
 

@@ -12,6 +12,20 @@ import { MemoryReceiptStore, type ReceiptStore } from "../receipts.js";
 import { MemoryNonceStore, type NonceStore } from "../replay.js";
 import { MemoryAuditLog, MemoryTaskStore, type AuditLog, type MaybePromise, type TaskStore } from "../tasks/store.js";
 import { MemoryWebhookSubscriptionStore, type WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
+import { MemoryConsentStore, type ConsentStore } from "../commerce/consent.js";
+import { MemoryDisputeStore, type DisputeStore } from "../commerce/disputes.js";
+import { MemorySubscriptionStore, type SubscriptionStore } from "../commerce/subscriptions.js";
+
+/**
+ * The commerce-plane records a store may keep durably: §12 subscriptions, consents and
+ * `billing/refund` disputes. The server's planes use them when the store provides them (a
+ * restarted server keeps subscription tokens and consents valid, revoked consents revoked).
+ */
+export interface OapCommerceStores {
+  readonly subscriptions: SubscriptionStore;
+  readonly consents: ConsentStore;
+  readonly disputes: DisputeStore;
+}
 
 /** Published §22.2 incidents (oap-incident documents). */
 export interface PublishedIncidentStore {
@@ -80,6 +94,8 @@ export interface OapStore {
   readonly audit: AuditLog;
   readonly webhooks: WebhookSubscriptionStore;
   readonly incidents: PublishedIncidentStore;
+  /** Subscriptions, consents and disputes (optional: without it the planes keep them in memory). */
+  readonly commerce?: OapCommerceStores;
   /** "memory", "sqlite", … (logs, /healthz). */
   readonly backend: string;
   close(): MaybePromise<void>;
@@ -94,6 +110,7 @@ export class MemoryOapStore implements OapStore {
   readonly tasks: TaskStore = new MemoryTaskStore(this.audit);
   readonly webhooks: WebhookSubscriptionStore = new MemoryWebhookSubscriptionStore();
   readonly incidents: PublishedIncidentStore = new MemoryPublishedIncidentStore();
+  readonly commerce: OapCommerceStores = { subscriptions: new MemorySubscriptionStore(), consents: new MemoryConsentStore(), disputes: new MemoryDisputeStore() };
   readonly backend = "memory";
   close(): void {}
 }

@@ -143,6 +143,17 @@ export class WebhookDispatcher {
     }
   }
 
+  /** Delivers `event` with `data` to each of `subscriptions` in the background (the caller picked them). */
+  dispatch(subscriptions: readonly WebhookSubscription[], event: string, data: JsonObject): void {
+    for (const s of subscriptions) {
+      const p = this.deliver(s, event, data).catch((e: unknown) => {
+        this.#o.log?.({ event: "oap.webhook-failed", subscription_id: s.id, message: (e as Error).message });
+      });
+      this.#inFlight.add(p);
+      void p.finally(() => this.#inFlight.delete(p));
+    }
+  }
+
   /** Resolves when every background delivery has finished. */
   async idle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);

@@ -23,7 +23,9 @@ export interface WebhookSubscription {
   /** Only this task (absent: every task of the principal / agent). */
   readonly task_id?: string;
   readonly callback_url: string;
-  /** Event names (`task.completed`, `task.*`, …). */
+  /** Only changes of this shared-state resource (`state.changed` subscriptions; absent: every resource). */
+  readonly resource?: string;
+  /** Event names (`task.completed`, `task.*`, `state.changed` (§15.2), …). */
   readonly events: readonly string[];
   readonly created_at: string;
 }
