@@ -128,7 +128,14 @@ export type IdempotencyTicket =
   /** No key and none required: just execute. */
   | { readonly kind: "none" }
   /** First use of the key: execute, then call `complete(response)` (or `release()` on failure before any effect). */
-  | { readonly kind: "execute"; readonly key: string; complete(response: JsonObject): Promise<void>; release(): Promise<void> }
+  | {
+      readonly kind: "execute";
+      readonly key: string;
+      /** The record's key in the {@link IdempotencyStore} (`<principal>\0<action>\0<key>`), for stores that complete it atomically with the receipt. */
+      readonly storeKey: string;
+      complete(response: JsonObject): Promise<void>;
+      release(): Promise<void>;
+    }
   /** Repeat of a completed idempotent request inside the window: answer `response` unchanged. */
   | { readonly kind: "replay"; readonly key: string; readonly response: JsonObject };
 
@@ -178,6 +185,7 @@ export class IdempotencyGuard {
       return {
         kind: "execute",
         key,
+        storeKey,
         complete: async (response) => {
           await this.store.complete(storeKey, response);
         },

@@ -113,6 +113,16 @@ export interface ReceiptStore {
   setAnchors(receiptId: string, anchors: readonly ReceiptAnchor[]): void | Promise<void>;
 }
 
+/** Options of {@link ReceiptLedger.issue}. */
+export interface IssueOptions {
+  /**
+   * Stores the chained, signed receipt instead of `store.append` (same contract: atomic
+   * compare-and-set on `previous`, ERR_OAP_RECEIPT_CHAIN when the head moved). The engine uses it
+   * to commit the receipt together with the idempotency completion in one transaction.
+   */
+  readonly append?: (principalDid: string, receipt: JsonObject, hash: string, previous: string) => void | Promise<void>;
+}
+
 /** In-memory {@link ReceiptStore}. */
 export class MemoryReceiptStore implements ReceiptStore {
   readonly #chains = new Map<string, { receipts: JsonObject[]; head: string }>();
@@ -215,7 +225,7 @@ export class ReceiptLedger {
    * Chains (previous_receipt_hash = the Principal's head or "genesis"), signs and stores a
    * receipt. `receipt_id` and `timestamp` default to a new ULID URN and the clock.
    */
-  async issue(body: ReceiptBody): Promise<IssuedReceipt> {
+  async issue(body: ReceiptBody, options: IssueOptions = {}): Promise<IssuedReceipt> {
     const principal = body.principal_did;
     if (typeof principal !== "string" || principal.length === 0) throw new OapError("ERR_OAP_INTERNAL", "a receipt needs principal_did");
     // Appends are serialised per Principal in this process; a store shared by several nodes
@@ -225,7 +235,7 @@ export class ReceiptLedger {
       for (let attempt = 0; ; attempt++) {
         const previous = (await this.store.head(principal)) ?? OAP_RECEIPT_GENESIS;
         try {
-          return await this.#issueOn(body, principal, previous);
+          return await this.#issueOn(body, principal, previous, options.append);
         } catch (e) {
           const moved = e instanceof OapError && e.code === "ERR_OAP_RECEIPT_CHAIN" && attempt < 50 && ((await this.store.head(principal)) ?? OAP_RECEIPT_GENESIS) !== previous;
           if (!moved) throw e;
@@ -234,7 +244,7 @@ export class ReceiptLedger {
     });
   }
 
-  async #issueOn(body: ReceiptBody, principal: string, previous: string): Promise<IssuedReceipt> {
+  async #issueOn(body: ReceiptBody, principal: string, previous: string, append?: IssueOptions["append"]): Promise<IssuedReceipt> {
     const unsigned: JsonObject = {
       ...(body as unknown as JsonObject),
       receipt_id: body.receipt_id ?? this.#ids.receiptId(),
@@ -247,7 +257,8 @@ export class ReceiptLedger {
       if (issues.length > 0) throw new OapError("ERR_OAP_INTERNAL", `issued receipt is not a valid oap-receipt: ${issues.map((i) => `${i.pointer} ${i.message}`).join("; ")}`);
     }
     const hash = receiptHash(receipt);
-    await this.store.append(principal, receipt, hash, previous);
+    if (append !== undefined) await append(principal, receipt, hash, previous);
+    else await this.store.append(principal, receipt, hash, previous);
     return { receipt, hash };
   }
 

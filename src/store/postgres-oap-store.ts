@@ -11,7 +11,8 @@
  *
  * - receipt append: one transaction that creates the Principal's chain-head row if missing,
  *   locks it (`SELECT … FOR UPDATE`), compares its hash with `previous`, inserts the receipt at
- *   `seq + 1` and moves the head. Appends of one Principal are serialised on that row across all
+ *   `seq + 1` and moves the head (`appendReceiptCompleting` also completes the invocation's
+ *   idempotency record in that transaction). Appends of one Principal are serialised on that row across all
  *   nodes, so a chain stays linear; an append computed from a stale head fails with
  *   `ERR_OAP_RECEIPT_CHAIN` (the engine re-reads the head and retries).
  * - nonce: `INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now RETURNING` — a row comes
@@ -31,7 +32,7 @@ import { OapError } from "../oap/errors.js";
 import type { IdempotencyRecord } from "../oap/idempotency.js";
 import type { ReceiptStore } from "../oap/receipts.js";
 import type { NonceStore } from "../oap/replay.js";
-import type { OapCommerceStores, OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
+import type { IdempotencyCompletion, OapCommerceStores, OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
 import type { OapSubscription } from "../oap/commerce/subscriptions.js";
 import type { ConsentRecord } from "../oap/commerce/consent.js";
 import type { Dispute } from "../oap/commerce/disputes.js";
@@ -78,6 +79,7 @@ export class PostgresOapStore implements OapStore {
   readonly incidents: PublishedIncidentStore;
   readonly commerce: OapCommerceStores;
   readonly #pool: pg.Pool;
+  readonly #appendAndComplete: (principal: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion) => Promise<void>;
   readonly #ownsPool: boolean;
   readonly #sweepEvery: number;
   #writes = 0;
@@ -88,6 +90,11 @@ export class PostgresOapStore implements OapStore {
     const o: PostgresOapStoreOptions = typeof options === "string" ? { connectionString: options } : options;
     const opened = await openPool(o);
     return new PostgresOapStore(opened.pool, opened.ownsPool, opened.migrations, o.tool ?? "default", o.sweepEvery ?? 1024);
+  }
+
+  /** The receipt append (see the module comment) and the idempotency completion in one transaction. */
+  appendReceiptCompleting(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): Promise<void> {
+    return this.#appendAndComplete(principalDid, receipt, hash, previous, completion);
   }
 
   private constructor(pool: pg.Pool, ownsPool: boolean, migrations: MigrationReport | undefined, tool: string, sweepEvery: number) {
@@ -110,28 +117,34 @@ export class PostgresOapStore implements OapStore {
     };
     const page = (options: { readonly offset?: number; readonly limit?: number }): [number | null, number] => [options.limit === undefined ? null : Math.max(0, options.limit), Math.max(0, options.offset ?? 0)];
 
+    const appendReceipt = async (c: pg.PoolClient, principal: string, receipt: JsonObject, hash: string, previous: string): Promise<void> => {
+      await c.query("INSERT INTO oap_receipt_heads (tool, principal, seq, hash) VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING", [T, principal, GENESIS]);
+      const head = (await c.query<{ hash: string; seq: string }>("SELECT hash, seq FROM oap_receipt_heads WHERE tool = $1 AND principal = $2 FOR UPDATE", [T, principal])).rows[0];
+      const current = head?.hash ?? GENESIS;
+      if (current !== previous) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `the chain of ${principal} moved (head ${current}, expected ${previous})`);
+      const id = String(receipt["receipt_id"]);
+      const seq = Number(head?.seq ?? 0) + 1;
+      try {
+        await c.query("INSERT INTO oap_receipts (tool, principal, seq, receipt_id, hash, receipt) VALUES ($1, $2, $3, $4, $5, $6)", [T, principal, seq, id, hash, JSON.stringify(receipt)]);
+      } catch (e) {
+        if (sqlState(e) === "23505") throw new OapError("ERR_OAP_RECEIPT_CHAIN", `duplicate receipt_id ${id}`);
+        throw e;
+      }
+      await c.query("UPDATE oap_receipt_heads SET seq = $3, hash = $4 WHERE tool = $1 AND principal = $2", [T, principal, seq, hash]);
+    };
+    this.#appendAndComplete = (principal, receipt, hash, previous, completion) =>
+      tx("append a receipt and complete its idempotency key", async (c) => {
+        await appendReceipt(c, principal, receipt, hash, previous);
+        await c.query("UPDATE oap_idempotency SET state = 'completed', response = $3 WHERE tool = $1 AND key = $2", [T, keyText(completion.key), JSON.stringify(completion.response)]);
+      });
+
     // ---- receipts
     this.receipts = {
       head: async (principal) => {
         const row = (await q("read the receipt head", "SELECT hash, seq FROM oap_receipt_heads WHERE tool = $1 AND principal = $2", [T, principal])).rows[0] as { hash: string; seq: string } | undefined;
         return row === undefined || Number(row.seq) === 0 ? undefined : row.hash;
       },
-      append: (principal, receipt, hash, previous) =>
-        tx("append a receipt", async (c) => {
-          await c.query("INSERT INTO oap_receipt_heads (tool, principal, seq, hash) VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING", [T, principal, GENESIS]);
-          const head = (await c.query<{ hash: string; seq: string }>("SELECT hash, seq FROM oap_receipt_heads WHERE tool = $1 AND principal = $2 FOR UPDATE", [T, principal])).rows[0];
-          const current = head?.hash ?? GENESIS;
-          if (current !== previous) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `the chain of ${principal} moved (head ${current}, expected ${previous})`);
-          const id = String(receipt["receipt_id"]);
-          const seq = Number(head?.seq ?? 0) + 1;
-          try {
-            await c.query("INSERT INTO oap_receipts (tool, principal, seq, receipt_id, hash, receipt) VALUES ($1, $2, $3, $4, $5, $6)", [T, principal, seq, id, hash, JSON.stringify(receipt)]);
-          } catch (e) {
-            if (sqlState(e) === "23505") throw new OapError("ERR_OAP_RECEIPT_CHAIN", `duplicate receipt_id ${id}`);
-            throw e;
-          }
-          await c.query("UPDATE oap_receipt_heads SET seq = $3, hash = $4 WHERE tool = $1 AND principal = $2", [T, principal, seq, hash]);
-        }),
+      append: (principal, receipt, hash, previous) => tx("append a receipt", (c) => appendReceipt(c, principal, receipt, hash, previous)),
       list: async (principal, options = {}) => {
         const [limit, offset] = page(options);
         const r = await q("list receipts", "SELECT receipt FROM oap_receipts WHERE tool = $1 AND principal = $2 ORDER BY seq LIMIT $3 OFFSET $4", [T, principal, limit, offset]);

@@ -824,7 +824,32 @@ export class OapToolServer {
     return undefined;
   }
 
-  async #issueReceipt(a: Admitted, output: JsonValue | undefined, meta: ActionResultMeta, type: "invocation" | "task_completion"): Promise<JsonObject> {
+  /**
+   * The reservation an invocation's receipt completes in the same transaction (a node killed
+   * after the receipt commit leaves the key completed, not `in_flight`): the sync / stream
+   * invocation's `execute` ticket; on failure only when the action may have had an effect (a
+   * read-only failure releases the key instead). Tasks completed their ticket with the 202.
+   */
+  #completing(a: Admitted, type: "invocation" | "task_completion", failed: boolean): Extract<IdempotencyTicket, { kind: "execute" }> | undefined {
+    if (type !== "invocation" || a.ticket.kind !== "execute") return undefined;
+    const fx = a.compiled.action.side_effects;
+    if (failed && (fx === "none" || fx === "read")) return undefined;
+    return a.ticket;
+  }
+
+  /**
+   * Chains, signs, stores (and anchors) the receipt. With `completion`, the receipt id is chosen
+   * first, `completion.response(receiptId)` is the signed response, and it is stored as the
+   * ticket's idempotency completion together with the receipt (one transaction when the store
+   * has {@link OapStore.appendReceiptCompleting}).
+   */
+  async #issueReceipt(
+    a: Admitted,
+    output: JsonValue | undefined,
+    meta: ActionResultMeta,
+    type: "invocation" | "task_completion",
+    completion?: { readonly ticket: Extract<IdempotencyTicket, { kind: "execute" }>; readonly response: (receiptId: string) => JsonObject },
+  ): Promise<JsonObject> {
     const cost = output === undefined ? undefined : this.#cost(a.compiled.action, meta);
     const response: { output?: unknown; model_version?: string; cost?: { amount?: string; currency?: string } } = {};
     if (output !== undefined) response.output = output;
@@ -839,44 +864,76 @@ export class OapToolServer {
       ...(meta.provenanceTagsOut === undefined ? {} : { provenanceTagsOut: meta.provenanceTagsOut }),
       type,
     });
-    const issued = await this.ledger.issue(body);
+    let issued;
+    if (completion === undefined) {
+      issued = await this.ledger.issue(body);
+    } else {
+      const receiptId = this.#ids.receiptId();
+      const answer = completion.response(receiptId);
+      const store = this.store;
+      const ticket = completion.ticket;
+      issued = await this.ledger.issue({ ...body, receipt_id: receiptId } as ReceiptBody, {
+        append: async (principal, receipt, hash, previous) => {
+          if (store.appendReceiptCompleting !== undefined) {
+            await store.appendReceiptCompleting(principal, receipt, hash, previous, { key: ticket.storeKey, response: answer });
+          } else {
+            await store.receipts.append(principal, receipt, hash, previous);
+            await ticket.complete(answer);
+          }
+        },
+      });
+    }
     const hasLogs = (this.#o.logs?.length ?? 0) + (this.#o.logClients?.length ?? 0) > 0;
     return hasLogs ? this.ledger.anchor(issued.receipt) : issued.receipt;
   }
 
   async #finish(a: Admitted, x: Executed, type: "invocation" | "task_completion"): Promise<{ response: JsonObject; receipt: JsonObject }> {
-    const receipt = await this.#issueReceipt(a, x.output, x.meta, type);
     const cost = this.#cost(a.compiled.action, x.meta);
-    await this.#settleHold(a, receipt["receipt_id"] as string, cost);
-    const anchoredIn = Array.isArray(receipt["anchors"]) ? receipt["anchors"].filter(isJsonObject).map((r) => String(r["log_id"])) : [];
-    const env: JsonObject = {
-      oap_version: "1.0",
-      request_id: a.requestId,
-      response_id: this.#ids.ulid(),
-      timestamp: rfc3339(this.#clock()),
-      status: "ok",
-      output: x.output,
-      ...(x.meta.modelVersion === undefined ? {} : { model_version: x.meta.modelVersion }),
-      ...(cost === undefined ? {} : { cost }),
-      receipt: anchoredIn.length > 0 ? { id: receipt["receipt_id"] as string, anchored_in: anchoredIn } : { id: receipt["receipt_id"] as string },
-      warnings: [...a.warnings, ...(x.meta.warnings ?? [])],
+    const responseId = this.#ids.ulid();
+    const timestamp = rfc3339(this.#clock());
+    const envelope = (receiptId: string, anchoredIn: readonly string[]): JsonObject => {
+      const env: JsonObject = {
+        oap_version: "1.0",
+        request_id: a.requestId,
+        response_id: responseId,
+        timestamp,
+        status: "ok",
+        output: x.output,
+        ...(x.meta.modelVersion === undefined ? {} : { model_version: x.meta.modelVersion }),
+        ...(cost === undefined ? {} : { cost }),
+        receipt: anchoredIn.length > 0 ? { id: receiptId, anchored_in: [...anchoredIn] } : { id: receiptId },
+        warnings: [...a.warnings, ...(x.meta.warnings ?? [])],
+      };
+      if (this.compat) env["receipt_id"] = receiptId;
+      return this.#sign(env);
     };
-    if (this.compat) env["receipt_id"] = receipt["receipt_id"] as string;
-    return { response: this.#sign(env), receipt };
+    const ticket = this.#completing(a, type, false);
+    let stored: JsonObject | undefined;
+    const receipt = await this.#issueReceipt(a, x.output, x.meta, type, ticket === undefined ? undefined : { ticket, response: (id) => (stored = envelope(id, [])) });
+    const receiptId = receipt["receipt_id"] as string;
+    await this.#settleHold(a, receiptId, cost);
+    const anchoredIn = Array.isArray(receipt["anchors"]) ? receipt["anchors"].filter(isJsonObject).map((r) => String(r["log_id"])) : [];
+    if (stored !== undefined && anchoredIn.length === 0) return { response: stored, receipt };
+    // Anchored after the commit: the stored answer (which a retry after a crash gets) is replaced by the one naming the logs.
+    const response = envelope(receiptId, anchoredIn);
+    if (ticket !== undefined) await ticket.complete(response);
+    return { response, receipt };
   }
 
   async #finishError(a: Admitted, e: unknown, type: "invocation" | "task_completion"): Promise<{ response: JsonObject; receipt: JsonObject }> {
-    const receipt = await this.#issueReceipt(a, undefined, {}, type);
+    const ticket = this.#completing(a, type, true);
+    let stored: JsonObject | undefined;
+    const receipt = await this.#issueReceipt(a, undefined, {}, type, ticket === undefined ? undefined : { ticket, response: (id) => (stored = this.#signErrorEnvelope(e, a.requestId, id)) });
     await this.#settleHold(a, undefined, undefined).catch((e: unknown) => this.#log("oap.wallet-error", { request_id: a.requestId, message: (e as Error).message }));
-    return { response: this.#signErrorEnvelope(e, a.requestId, receipt["receipt_id"] as string), receipt };
+    return { response: stored ?? this.#signErrorEnvelope(e, a.requestId, receipt["receipt_id"] as string), receipt };
   }
 
   /** Ends an idempotency reservation after a failure that happened while executing. */
-  async #settleFailure(a: Admitted, response: JsonObject): Promise<void> {
+  async #settleFailure(a: Admitted): Promise<void> {
     if (a.ticket.kind !== "execute") return;
     const fx = a.compiled.action.side_effects;
+    // An action that may have had an effect: #finishError completed the key with the receipt.
     if (fx === "none" || fx === "read") await a.ticket.release();
-    else await a.ticket.complete(response);
   }
 
   #logOutcome(a: Admitted, status: number, extra: Record<string, JsonValue | undefined> = {}): void {
@@ -928,7 +985,7 @@ export class OapToolServer {
       a.release();
       try {
         const { response } = await this.#finishError(a, e, "invocation");
-        await this.#settleFailure(a, response);
+        await this.#settleFailure(a);
         const answer = httpErrorOf(e);
         this.#logOutcome(a, answer.status, { code: answer.error.code });
         const retry = e instanceof OapError ? e.retryAfterSeconds : undefined;
@@ -940,7 +997,6 @@ export class OapToolServer {
     }
     try {
       const { response } = await this.#finish(a, executed, "invocation");
-      if (a.ticket.kind === "execute") await a.ticket.complete(response);
       this.#logOutcome(a, 200, { receipt_id: (response["receipt"] as JsonObject)["id"] as string });
       return { kind: "response", status: 200, body: response, trace, requestId: a.requestId };
     } catch (e) {
@@ -1057,13 +1113,12 @@ export class OapToolServer {
           executed = await this.#execute(a, progress);
         } catch (e) {
           const { response, receipt } = await this.#finishError(a, e, "invocation");
-          await this.#settleFailure(a, response);
+          await this.#settleFailure(a);
           ch.push({ seq: ++seq, event: "oap.error", response, receipt } as StreamEventJson);
           this.#logOutcome(a, httpErrorOf(e).status, { code: errorObjectOf(e).code, stream: true });
           return;
         }
         const { response, receipt } = await this.#finish(a, executed, "invocation");
-        if (a.ticket.kind === "execute") await a.ticket.complete(response);
         ch.push({ seq: ++seq, event: "oap.complete", response, receipt } as StreamEventJson);
         this.#logOutcome(a, 200, { stream: true, receipt_id: receipt["receipt_id"] as string });
       } catch (e) {

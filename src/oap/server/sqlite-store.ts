@@ -8,7 +8,8 @@
  * a failing write (a receipt append whose compare-and-set lost, a duplicate task) is rolled back
  * alone. A write's promise resolves only after the COMMIT, so it is durable when it resolves;
  * under concurrency many invocations share one fsync. Each write is atomic: a receipt append is
- * a compare-and-set on the Principal's head, a task update a compare-and-set on its version with
+ * a compare-and-set on the Principal's head (with the idempotency completion of its invocation
+ * in the same savepoint, `appendReceiptCompleting`), a task update a compare-and-set on its version with
  * the audit entry in the same savepoint, an idempotency reservation a read-and-insert, a nonce an
  * upsert. Reads are direct and see committed data only.
  *
@@ -27,7 +28,7 @@ import type { WebhookSubscription, WebhookSubscriptionStore } from "../webhooks/
 import type { OapSubscription } from "../commerce/subscriptions.js";
 import type { ConsentRecord } from "../commerce/consent.js";
 import type { Dispute } from "../commerce/disputes.js";
-import type { OapCommerceStores, PublishedIncidentStore, OapStore, PrincipalIdempotencyStore } from "./store.js";
+import type { IdempotencyCompletion, OapCommerceStores, PublishedIncidentStore, OapStore, PrincipalIdempotencyStore } from "./store.js";
 
 const GENESIS = "genesis";
 
@@ -68,6 +69,7 @@ export class SqliteOapStore implements OapStore {
   readonly incidents: PublishedIncidentStore;
   readonly commerce: OapCommerceStores;
   readonly #db: DatabaseSync;
+  readonly #appendAndComplete: (principal: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion) => Promise<void>;
   #nonceInserts = 0;
   #queue: { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   #scheduled = false;
@@ -121,6 +123,11 @@ export class SqliteOapStore implements OapStore {
     });
   }
 
+  /** The receipt append and the idempotency completion in one savepoint of one commit. */
+  appendReceiptCompleting(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): Promise<void> {
+    return this.#appendAndComplete(principalDid, receipt, hash, previous, completion);
+  }
+
   constructor(path: string) {
     this.path = path;
     try {
@@ -133,23 +140,30 @@ export class SqliteOapStore implements OapStore {
     const p = (sql: string): StatementSync => db.prepare(sql);
     const tx = <T>(fn: () => T): Promise<T> => this.#write(fn);
 
+    const iDone = p("UPDATE oap_idempotency SET state = 'completed', response = ? WHERE key = ?");
+
     // ---- receipts
     const rHead = p("SELECT hash, seq FROM oap_receipts WHERE principal = ? ORDER BY seq DESC LIMIT 1");
     const rById = p("SELECT receipt FROM oap_receipts WHERE receipt_id = ?");
     const rInsert = p("INSERT INTO oap_receipts (principal, seq, receipt_id, hash, receipt) VALUES (?, ?, ?, ?, ?)");
     const rList = p("SELECT receipt FROM oap_receipts WHERE principal = ? ORDER BY seq LIMIT ? OFFSET ?");
     const rSet = p("UPDATE oap_receipts SET receipt = ? WHERE receipt_id = ?");
+    const appendReceipt = (principal: string, receipt: JsonObject, hash: string, previous: string): void => {
+      const head = rHead.get(principal) as { hash: string; seq: number } | undefined;
+      const current = head?.hash ?? GENESIS;
+      if (current !== previous) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `the chain of ${principal} moved (head ${current}, expected ${previous})`);
+      const id = String(receipt["receipt_id"]);
+      if (rById.get(id) !== undefined) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `duplicate receipt_id ${id}`);
+      rInsert.run(principal, (head?.seq ?? 0) + 1, id, hash, JSON.stringify(receipt));
+    };
+    this.#appendAndComplete = (principal, receipt, hash, previous, completion) =>
+      tx(() => {
+        appendReceipt(principal, receipt, hash, previous);
+        iDone.run(JSON.stringify(completion.response), completion.key);
+      });
     this.receipts = {
       head: (principal) => (rHead.get(principal) as { hash: string } | undefined)?.hash,
-      append: (principal, receipt, hash, previous) =>
-        tx(() => {
-          const head = rHead.get(principal) as { hash: string; seq: number } | undefined;
-          const current = head?.hash ?? GENESIS;
-          if (current !== previous) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `the chain of ${principal} moved (head ${current}, expected ${previous})`);
-          const id = String(receipt["receipt_id"]);
-          if (rById.get(id) !== undefined) throw new OapError("ERR_OAP_RECEIPT_CHAIN", `duplicate receipt_id ${id}`);
-          rInsert.run(principal, (head?.seq ?? 0) + 1, id, hash, JSON.stringify(receipt));
-        }),
+      append: (principal, receipt, hash, previous) => tx(() => appendReceipt(principal, receipt, hash, previous)),
       list: (principal, options = {}) =>
         (rList.all(principal, options.limit === undefined ? -1 : Math.max(0, options.limit), Math.max(0, options.offset ?? 0)) as { receipt: string }[]).map((r) => JSON.parse(r.receipt) as JsonObject),
       get: (id) => {
@@ -179,7 +193,6 @@ export class SqliteOapStore implements OapStore {
     // ---- idempotency
     const iGet = p("SELECT fingerprint, state, response, expires_at FROM oap_idempotency WHERE key = ?");
     const iPut = p("INSERT INTO oap_idempotency (key, principal, fingerprint, state, response, expires_at) VALUES (?, ?, ?, 'in_flight', NULL, ?) ON CONFLICT (key) DO UPDATE SET principal = excluded.principal, fingerprint = excluded.fingerprint, state = 'in_flight', response = NULL, expires_at = excluded.expires_at");
-    const iDone = p("UPDATE oap_idempotency SET state = 'completed', response = ? WHERE key = ?");
     const iDel = p("DELETE FROM oap_idempotency WHERE key = ?");
     const iDelP = p("DELETE FROM oap_idempotency WHERE principal = ?");
     const iSweep = p("DELETE FROM oap_idempotency WHERE expires_at <= ?");

@@ -98,7 +98,23 @@ export interface OapStore {
   readonly commerce?: OapCommerceStores;
   /** "memory", "sqlite", … (logs, /healthz). */
   readonly backend: string;
+  /**
+   * Appends a receipt (as {@link ReceiptStore.append}: compare-and-set on `previous`) and marks
+   * the idempotency reservation `completion.key` completed with `completion.response`, in ONE
+   * transaction: a node killed after the receipt is durable cannot leave its key `in_flight`
+   * (a retry with the same key gets the stored response). Optional: without it the engine
+   * appends, then completes.
+   */
+  appendReceiptCompleting?(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): MaybePromise<void>;
   close(): MaybePromise<void>;
+}
+
+/** The idempotency record {@link OapStore.appendReceiptCompleting} completes. */
+export interface IdempotencyCompletion {
+  /** The record's store key (`<principal>\0<action>\0<key>`). */
+  readonly key: string;
+  /** The signed response envelope to store. */
+  readonly response: JsonObject;
 }
 
 /** Everything in memory (tests, ephemeral tools). */
@@ -112,5 +128,11 @@ export class MemoryOapStore implements OapStore {
   readonly incidents: PublishedIncidentStore = new MemoryPublishedIncidentStore();
   readonly commerce: OapCommerceStores = { subscriptions: new MemorySubscriptionStore(), consents: new MemoryConsentStore(), disputes: new MemoryDisputeStore() };
   readonly backend = "memory";
+  /** Both writes happen synchronously (nothing else can run in between). */
+  appendReceiptCompleting(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): MaybePromise<void> {
+    const appended = this.receipts.append(principalDid, receipt, hash, previous);
+    if (appended instanceof Promise) return appended.then(() => this.idempotency.complete(completion.key, completion.response));
+    return this.idempotency.complete(completion.key, completion.response);
+  }
   close(): void {}
 }
