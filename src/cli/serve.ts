@@ -30,12 +30,18 @@ the config names one.
   --tls-cert/--tls-key  serve HTTPS and gRPC over TLS 1.3 only; --tls-client-ca requires client
                         certificates signed by that CA (mTLS)
   --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes",
-                  "oap": {"apiKeys": [{"id", "key" | "sha256", "principal_did", ...}]}, ...}
+                  "oap": {"apiKeys": [{"id", "key" | "sha256", "principal_did", ...}],
+                          "commerce": {"wallet": true, "walletPath", "holdSeconds",
+                                       "fund": [{"principal_did", "amount", "currency"}]}}, ...}
 
 OAP (docs/oap-server.md): the node also hosts OAP tools: the spec's weather example (Weather Pro)
 by default as the node's own Tool (/.well-known/oap-tool.json, /oap/invoke, /oap/stream, tasks,
 audit, data rights; oap.v1.ToolService over Connect and gRPC-Web on P and gRPC on G), and tools
-defined in code.
+defined in code. With "oap": {"commerce": {"wallet": true}} priced actions (the weather example's
+get_forecast costs 0.001 EUR a call, climate_report 0.010 EUR) are charged to the calling
+Principal's wallet — a hold before the call, a final capture citing the receipt after — and the
+wallet endpoints are served; the wallet is DIR/wallet.sqlite, or the --store PostgreSQL database.
+"fund" opens and credits wallets once (a restart does not credit again).
 
   --oap-tool MODULE   host the defineTool(...) exported by MODULE (default, tool or tools export);
                       repeatable; mounted at /tools/<id> unless it is the first tool

@@ -307,6 +307,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
           allowInsecureLocalhostDids: config.trustLocalhostDidWeb !== false,
           log: (e) => log(e as unknown as NodeLogEvent),
           ...(opened.openOapStore === undefined ? {} : { openStore: opened.openOapStore }),
+          ...(opened.openWalletStore === undefined ? {} : { openWalletStore: opened.openWalletStore }),
         });
         endpoints["oap/manifest"] = `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}/.well-known/oap-tool.json`;
       }

@@ -7,8 +7,10 @@ import { join, resolve } from "node:path";
 import { SqliteHandoffStore, type HandoffStore } from "../ohp/control/store.js";
 import type { RateLimiter, RateLimitOptions } from "../ohp/receiver-state.js";
 import type { OapStore } from "../oap/server/store.js";
+import type { WalletStore } from "../oap/commerce/wallet-store.js";
 import { StoreError, type MigrationReport } from "./migrations.js";
 import { PostgresOapStore } from "./postgres-oap-store.js";
+import { PostgresWalletStore } from "./postgres-wallet-store.js";
 import { isPostgresUrl, PostgresHandoffStore, redactConnectionString } from "./postgres-handoff-store.js";
 
 export { migrate, MIGRATION_LOCK_KEY, MIGRATIONS, OHP_MIGRATIONS, StoreError, type Migration, type MigrationReport } from "./migrations.js";
@@ -28,6 +30,8 @@ export interface OpenedStore {
   readonly migrations?: MigrationReport;
   /** Opens the OAP store of a hosted tool on the same database (PostgreSQL only; SQLite nodes keep `DIR/oap-<id>.sqlite`). */
   readonly openOapStore?: (toolId: string) => Promise<OapStore>;
+  /** Opens the OAP wallet store on the same database (PostgreSQL only; SQLite nodes keep `DIR/wallet.sqlite`). */
+  readonly openWalletStore?: () => Promise<WalletStore>;
 }
 
 /** Options of {@link openHandoffStore}. */
@@ -63,6 +67,7 @@ export async function openHandoffStore(spec: string | undefined, options: OpenSt
       ...(options.rateLimit === false ? {} : { rateLimiter: store.rateLimiter(options.rateLimit ?? {}) }),
       ...(store.migrations ? { migrations: store.migrations } : {}),
       openOapStore: (tool) => PostgresOapStore.open({ connectionString: spec, tool, migrate: false, ...(options.onError ? { onError: options.onError } : {}) }),
+      openWalletStore: () => PostgresWalletStore.open({ connectionString: spec, migrate: false, ...(options.onError ? { onError: options.onError } : {}) }),
     };
   }
   throw new StoreError("ERR_STORE_CONFIG", `unknown store ${JSON.stringify(redactConnectionString(spec))}: use postgres://user@host/db, sqlite or sqlite:PATH`);

@@ -761,6 +761,30 @@ export class OapToolServer {
     await wallet.capture(a.hold, { amount: cost.amount, receipt_id: receiptId, final: true, idempotency_key: `oap-capture:${a.requestId}` });
   }
 
+  /**
+   * A replayed paid call whose node died between the receipt commit and the wallet capture:
+   * settle it again. The hold and the capture use the original request's idempotency keys, so
+   * the money moves exactly once however often this runs (found by the wallet SIGKILL soak).
+   */
+  async #resettleReplay(a: Admitted, stored: JsonObject): Promise<void> {
+    const wallet = this.commerce?.wallet;
+    if (wallet === undefined) return;
+    const cost = isJsonObject(stored["cost"]) ? stored["cost"] : undefined;
+    const ref = isJsonObject(stored["receipt"]) ? stored["receipt"] : undefined;
+    const original = typeof stored["request_id"] === "string" ? stored["request_id"] : undefined;
+    const price = this.#cost(a.compiled.action, {});
+    if (cost === undefined || ref === undefined || original === undefined || price === undefined) return;
+    if (typeof cost["amount"] !== "string" || typeof cost["currency"] !== "string" || !/[1-9]/.test(cost["amount"])) return;
+    try {
+      const walletDid = this.commerce?.walletOf !== undefined ? await this.commerce.walletOf(a.env.principal_did) : await wallet.walletOf(a.env.principal_did);
+      if (walletDid === undefined) return;
+      const hold = await wallet.authorize(walletDid, { amount: price.amount, currency: price.currency, tool_did: this.did, agent_did: a.env.agent_did, idempotency_key: `oap-invoke:${original}` });
+      await wallet.capture(hold.hold_id, { amount: cost["amount"], receipt_id: String(ref["id"]), final: true, idempotency_key: `oap-capture:${original}` });
+    } catch (e) {
+      this.#log("oap.wallet-error", { request_id: original, message: (e as Error).message, replay: true });
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // execution
   // -------------------------------------------------------------------------------------------
@@ -965,6 +989,7 @@ export class OapToolServer {
     }
     if (a.ticket.kind === "replay") {
       a.release();
+      await this.#resettleReplay(a, a.ticket.response);
       return this.#replayOutcome(a, a.ticket.response);
     }
     const wantsAsync = a.spec.mode === "async" || /\brespond-async\b/i.test(meta.header("prefer") ?? "");
@@ -1095,6 +1120,7 @@ export class OapToolServer {
     if (a.ticket.kind === "replay") {
       a.release();
       const stored = a.ticket.response;
+      await this.#resettleReplay(a, stored);
       const ref = stored["receipt"];
       const receipt = isJsonObject(ref) && typeof ref["id"] === "string" ? await this.store.receipts.get(ref["id"]) : undefined;
       const event = stored["status"] === "error" ? "oap.error" : "oap.complete";

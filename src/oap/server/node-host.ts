@@ -7,17 +7,27 @@
  * `oap.v1.ToolService` is served on the node's HTTP port (Connect, gRPC-Web) and on its gRPC
  * port; the `oap-tool` request header picks a tool other than the first.
  *
+ * With `oap.commerce.wallet` in the config, every hosted tool charges its priced actions to the
+ * calling Principal's wallet (hold before the call, final capture citing the receipt after; §11.2)
+ * and serves the wallet endpoints: one {@link Wallet} per node, provider = the node DID, on
+ * `DIR/wallet.sqlite` (or the shared PostgreSQL database with `--store postgres://…`).
+ * `oap.commerce.fund` opens and credits wallets at start, once (idempotency key per Principal
+ * and currency), so a restart never credits twice.
+ *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server } from "node:http2";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { PrivateKeyRecord } from "../../crypto/keys.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
 import { DidResolver } from "../../trust/did/resolver.js";
 import { apiKeyDigest, type ApiKeyRecord, type ApiKeyStore } from "../auth.js";
 import { OapError } from "../errors.js";
+import { Wallet } from "../commerce/wallet.js";
+import { SqliteWalletStore } from "../commerce/wallet-sqlite.js";
+import type { WalletStore } from "../commerce/wallet-store.js";
 import { didKeyResolver } from "../sign.js";
 import { OapToolServer, type OapLogEvent } from "./engine.js";
 import { cachingKeyResolver } from "./key-cache.js";
@@ -33,9 +43,57 @@ export interface ConfiguredApiKey extends ApiKeyRecord {
   readonly sha256?: string;
 }
 
+/** A wallet opened and credited at start (`oap.commerce.fund[]`). */
+export interface ConfiguredFunding {
+  readonly principal_did: string;
+  /** Default `urn:oap:wallet:<principal_did>`. */
+  readonly wallet_did?: string;
+  readonly amount: string;
+  readonly currency: string;
+}
+
+/** The `oap.commerce` member: the node's wallet. */
+export interface OapCommerceConfig {
+  /** Charge priced actions to the Principal's wallet and serve the wallet endpoints. */
+  readonly wallet: boolean;
+  /** SQLite file of the wallet (relative to the data directory; default `wallet.sqlite`); ignored with a PostgreSQL store. */
+  readonly walletPath?: string;
+  /** Lifetime of the hold of a call (seconds, default 3600). */
+  readonly holdSeconds?: number;
+  readonly fund?: readonly ConfiguredFunding[];
+}
+
 /** The `oap` member of the node config. */
 export interface OapNodeConfig {
   readonly apiKeys?: readonly ConfiguredApiKey[];
+  readonly commerce?: OapCommerceConfig;
+}
+
+const AMOUNT = /^\d+(\.\d+)?$/;
+
+function parseCommerce(value: unknown, bad: (m: string) => never): OapCommerceConfig {
+  if (!isJsonObject(value as JsonValue)) return bad("commerce must be an object");
+  const c = value as JsonObject;
+  for (const k of Object.keys(c)) if (!["wallet", "walletPath", "holdSeconds", "fund"].includes(k)) bad(`commerce: unknown member ${JSON.stringify(k)}`);
+  if (typeof c["wallet"] !== "boolean") bad("commerce.wallet must be true or false");
+  if (c["walletPath"] !== undefined && (typeof c["walletPath"] !== "string" || c["walletPath"] === "")) bad("commerce.walletPath must be a non-empty string");
+  const hs = c["holdSeconds"];
+  if (hs !== undefined && (typeof hs !== "number" || !Number.isInteger(hs) || hs < 1 || hs > 7 * 86_400)) bad("commerce.holdSeconds must be an integer 1..604800");
+  let fund: ConfiguredFunding[] | undefined;
+  if (c["fund"] !== undefined) {
+    if (!Array.isArray(c["fund"])) bad("commerce.fund must be an array");
+    if (c["wallet"] !== true) bad("commerce.fund needs commerce.wallet: true");
+    fund = (c["fund"] as JsonValue[]).map((f, i): ConfiguredFunding => {
+      if (!isJsonObject(f)) return bad(`commerce.fund[${i}] must be an object`);
+      for (const m of Object.keys(f)) if (!["principal_did", "wallet_did", "amount", "currency"].includes(m)) bad(`commerce.fund[${i}]: unknown member ${m}`);
+      if (typeof f["principal_did"] !== "string" || !f["principal_did"].startsWith("did:")) bad(`commerce.fund[${i}].principal_did must be a DID`);
+      if (f["wallet_did"] !== undefined && typeof f["wallet_did"] !== "string") bad(`commerce.fund[${i}].wallet_did must be a string`);
+      if (typeof f["amount"] !== "string" || !AMOUNT.test(f["amount"])) bad(`commerce.fund[${i}].amount must be a decimal string`);
+      if (typeof f["currency"] !== "string" || !/^[A-Z]{3}$/.test(f["currency"])) bad(`commerce.fund[${i}].currency must be an ISO 4217 code`);
+      return f as unknown as ConfiguredFunding;
+    });
+  }
+  return { wallet: c["wallet"] as boolean, ...(c["walletPath"] === undefined ? {} : { walletPath: c["walletPath"] as string }), ...(hs === undefined ? {} : { holdSeconds: hs as number }), ...(fund === undefined ? {} : { fund }) };
 }
 
 /** Parses the `oap` config member strictly. */
@@ -45,8 +103,9 @@ export function parseOapNodeConfig(value: unknown): OapNodeConfig {
   };
   if (!isJsonObject(value as JsonValue)) return bad("must be an object");
   const v = value as JsonObject;
-  for (const k of Object.keys(v)) if (k !== "apiKeys") bad(`unknown member ${JSON.stringify(k)}`);
-  if (v["apiKeys"] === undefined) return {};
+  for (const k of Object.keys(v)) if (k !== "apiKeys" && k !== "commerce") bad(`unknown member ${JSON.stringify(k)}`);
+  const commerce = v["commerce"] === undefined ? {} : { commerce: parseCommerce(v["commerce"], bad) };
+  if (v["apiKeys"] === undefined) return commerce;
   if (!Array.isArray(v["apiKeys"])) return bad("apiKeys must be an array");
   const keys = v["apiKeys"].map((k, i): ConfiguredApiKey => {
     if (!isJsonObject(k) || typeof k["id"] !== "string") return bad(`apiKeys[${i}] needs an id`);
@@ -54,7 +113,7 @@ export function parseOapNodeConfig(value: unknown): OapNodeConfig {
     for (const m of Object.keys(k)) if (!["id", "key", "sha256", "principal_did", "actions", "scopes", "revoked", "expires_at"].includes(m)) bad(`apiKeys[${i}]: unknown member ${m}`);
     return k as unknown as ConfiguredApiKey;
   });
-  return { apiKeys: keys };
+  return { apiKeys: keys, ...commerce };
 }
 
 /** An {@link ApiKeyStore} over configured keys (indexed by digest). */
@@ -83,11 +142,15 @@ export interface OapNodeHostOptions {
   readonly log?: (event: OapLogEvent) => void;
   /** Opens the store of a tool (default: the SQLite file `DIR/oap-<id>.sqlite`); `agentwire serve --store postgres://…` passes PostgreSQL. */
   readonly openStore?: (toolId: string) => OapStore | Promise<OapStore>;
+  /** Opens the wallet store when `config.commerce.wallet` (default: SQLite `DIR/wallet.sqlite`); PostgreSQL with `--store postgres://…`. */
+  readonly openWalletStore?: () => WalletStore | Promise<WalletStore>;
 }
 
 /** Tools hosted by a node. */
 export interface OapNodeHost {
   readonly servers: readonly OapToolServer[];
+  /** The node's wallet (`oap.commerce.wallet`). */
+  readonly wallet: Wallet | undefined;
   /** The node's HTTP routes for the tools (resolves true when answered). */
   http(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** DID document services of the primary tool (added to the node's did.json). */
@@ -111,7 +174,18 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
   const apiKeys = options.config?.apiKeys === undefined ? undefined : configuredApiKeys(options.config.apiKeys);
   const servers: OapToolServer[] = [];
   const handlers: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[] = [];
+  const cc = options.config?.commerce;
+  let walletStore: WalletStore | undefined;
+  let wallet: Wallet | undefined;
+  const closeWallet = async (): Promise<void> => {
+    await (walletStore?.close?.() as Promise<void> | void);
+  };
   try {
+    if (cc?.wallet === true) {
+      walletStore = options.openWalletStore !== undefined ? await options.openWalletStore() : new SqliteWalletStore(resolve(options.dataDir, cc.walletPath ?? "wallet.sqlite"));
+      wallet = new Wallet({ providerDid: options.did, signer: { key: options.key, kid: `${options.did}#${options.key.kid}` }, store: walletStore, ...(cc.holdSeconds === undefined ? {} : { defaultHoldSeconds: cc.holdSeconds }) });
+      for (const f of cc.fund ?? []) await fundWallet(wallet, f, options.log);
+    }
     for (const [i, tool] of options.tools.entries()) {
       const id = tool.manifest.tool.id;
       const primary = i === 0;
@@ -123,6 +197,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         baseUrl: options.baseUrl,
         basePath: primary ? "" : `/tools/${id}`,
         store: options.openStore === undefined ? new SqliteOapStore(join(options.dataDir, `oap-${id}.sqlite`)) : await options.openStore(id),
+        ...(wallet === undefined ? {} : { commerce: { ...(tool.commerce ?? {}), wallet } }),
         // A store shared with other nodes holds their running tasks too: never fail them here.
         recoverOpenTasks: options.openStore === undefined,
         keys,
@@ -137,12 +212,14 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
     for (const s of servers) await s.start();
   } catch (e) {
     for (const s of servers) await s.store.close();
+    await closeWallet();
     throw e;
   }
   const routes = oapToolServiceRoutes(servers);
   const connect = connectNodeAdapter({ routes });
   return {
     servers,
+    wallet,
     async http(req, res) {
       if ((req.url ?? "").startsWith(TOOL_SERVICE_PREFIX)) {
         connect(req, res);
@@ -166,8 +243,28 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         await s.close();
         await s.store.close();
       }
+      await closeWallet();
     },
   };
+}
+
+/** Opens and credits a configured wallet once (a replayed credit is a no-op; a changed amount is logged, not applied). */
+async function fundWallet(wallet: Wallet, f: ConfiguredFunding, log: ((event: OapLogEvent) => void) | undefined): Promise<void> {
+  const walletDid = (await wallet.walletOf(f.principal_did)) ?? f.wallet_did ?? `urn:oap:wallet:${f.principal_did}`;
+  if ((await wallet.walletOf(f.principal_did)) === undefined) {
+    try {
+      await wallet.open(walletDid, f.principal_did);
+    } catch (e) {
+      // Another node on the same database opened it first.
+      if (!(e instanceof OapError && e.code === "ERR_OAP_CONFLICT")) throw e;
+    }
+  }
+  try {
+    await wallet.credit(walletDid, { amount: f.amount, currency: f.currency, memo: "agentwire serve: oap.commerce.fund", idempotency_key: `agentwire-serve-fund:${f.currency}` });
+  } catch (e) {
+    if (!(e instanceof OapError && e.code === "ERR_OAP_IDEMPOTENCY_MISMATCH")) throw e;
+    log?.({ at: new Date().toISOString(), event: "oap.wallet-fund-changed", principal_did: f.principal_did, message: "the wallet was funded with another amount before; not credited again" });
+  }
 }
 
 /** True when `v` looks like a {@link defineTool} result. */
