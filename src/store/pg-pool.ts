@@ -32,10 +32,12 @@ export async function openPool(options: PostgresStoreOptions | string): Promise<
       statement_timeout: timeout,
       connectionTimeoutMillis: Math.max(timeout, 5_000),
       idleTimeoutMillis: 30_000,
+      // A startup parameter, so it holds before the first statement (an `options` in the URL wins).
       options: "-c synchronous_commit=on",
     });
   const ownsPool = o.pool === undefined;
-  if (ownsPool) pool.on("error", (e) => o.onError?.(e));
+  // An idle connection dropped by the server must not crash the process; the next query reconnects.
+  pool.on("error", (e) => o.onError?.(e));
   let migrations: MigrationReport | undefined;
   try {
     if (o.migrate !== false) migrations = await migrate(pool, MIGRATIONS);

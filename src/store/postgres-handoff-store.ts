@@ -28,7 +28,8 @@ import type { JsonObject } from "../json/types.js";
 import { ControlError } from "../ohp/control/machine.js";
 import type { HandoffRecord, HandoffStore } from "../ohp/control/store.js";
 import type { RateLimiter, RateLimitOptions, ReplayStore } from "../ohp/receiver-state.js";
-import { migrate, OHP_MIGRATIONS, StoreError, type MigrationReport } from "./migrations.js";
+import { StoreError, type MigrationReport } from "./migrations.js";
+import { openPool } from "./pg-pool.js";
 
 type Pool = pg.Pool;
 
@@ -105,39 +106,9 @@ export class PostgresHandoffStore implements HandoffStore {
 
   /** Connects, runs the migrations (under the advisory lock) and returns the store. */
   static async open(options: PostgresStoreOptions | string): Promise<PostgresHandoffStore> {
-    const o: PostgresStoreOptions = typeof options === "string" ? { connectionString: options } : options;
-    if (o.pool === undefined && o.connectionString !== undefined && !isPostgresUrl(o.connectionString)) {
-      throw new StoreError("ERR_STORE_CONFIG", `not a PostgreSQL URL: ${redactConnectionString(o.connectionString)}`);
-    }
-    const timeout = o.statementTimeoutMs ?? 10_000;
-    const pool =
-      o.pool ??
-      new pg.Pool({
-        ...(o.connectionString !== undefined ? { connectionString: o.connectionString } : {}),
-        max: o.maxConnections ?? 10,
-        application_name: o.applicationName ?? "agentwire",
-        statement_timeout: timeout,
-        connectionTimeoutMillis: Math.max(timeout, 5_000),
-        idleTimeoutMillis: 30_000,
-        // A startup parameter, so it holds before the first statement (an `options` in the URL wins).
-        options: "-c synchronous_commit=on",
-      });
-    const ownsPool = o.pool === undefined;
-    // An idle connection dropped by the server must not crash the process; the next query reconnects.
-    pool.on("error", (e) => o.onError?.(e));
-    let report: MigrationReport | undefined;
-    try {
-      if (o.migrate !== false) report = await migrate(pool, OHP_MIGRATIONS);
-      const sc = (await pool.query<{ synchronous_commit: string }>("SHOW synchronous_commit")).rows[0]?.synchronous_commit;
-      if (sc === "off") {
-        throw new StoreError("ERR_STORE_CONFIG", "synchronous_commit is off for the store's connections: a committed write could be lost on a server crash after the node acknowledged it");
-      }
-    } catch (e) {
-      if (ownsPool) await pool.end().catch(() => undefined);
-      if (e instanceof StoreError) throw e;
-      throw wrap("connect", e);
-    }
-    return new PostgresHandoffStore(pool, ownsPool, report, o.sweepEvery ?? 1000);
+    const { pool, ownsPool, migrations } = await openPool(options);
+    const sweepEvery = typeof options === "string" ? undefined : options.sweepEvery;
+    return new PostgresHandoffStore(pool, ownsPool, migrations, sweepEvery ?? 1000);
   }
 
   /** The pool (for rate limiters, health checks and tests). */
