@@ -27,7 +27,8 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { OapError } from "../errors.js";
-import type { BalanceRow, EntryRow, HoldRow, LimitRule, WalletRecord, WalletStore, WalletTx } from "./wallet-store.js";
+import { balanceOf, big, entryOf, holdOf, walletOf, type Row } from "./wallet-rows.js";
+import type { LimitRule, WalletStore, WalletTx } from "./wallet-store.js";
 
 /** Options of {@link SqliteWalletStore}. */
 export interface SqliteWalletStoreOptions {
@@ -39,63 +40,6 @@ export interface SqliteWalletStoreOptions {
 
 const SCHEMA_VERSION = "1";
 
-type Row = Record<string, unknown>;
-
-function opt(v: unknown): string | undefined {
-  return v === null || v === undefined ? undefined : String(v);
-}
-
-function big(v: unknown): bigint {
-  return typeof v === "bigint" ? v : BigInt(v as number);
-}
-
-function walletOf(r: Row): WalletRecord {
-  return { wallet_did: String(r["wallet_did"]), principal_did: String(r["principal_did"]), status: r["status"] as WalletRecord["status"], created_at: String(r["created_at"]) };
-}
-
-function balanceOf(r: Row): BalanceRow {
-  return { wallet_did: String(r["wallet_did"]), currency: String(r["currency"]), balance: big(r["balance"]), held: big(r["held"]) };
-}
-
-function holdOf(r: Row): HoldRow {
-  const agent = opt(r["agent_did"]);
-  return {
-    hold_id: String(r["hold_id"]),
-    wallet_did: String(r["wallet_did"]),
-    currency: String(r["currency"]),
-    amount: big(r["amount"]),
-    captured: big(r["captured"]),
-    status: r["status"] as HoldRow["status"],
-    tool_did: String(r["tool_did"]),
-    ...(agent === undefined ? {} : { agent_did: agent }),
-    created_at: String(r["created_at"]),
-    expires_at: String(r["expires_at"]),
-    expires_ms: Number(r["expires_ms"]),
-  };
-}
-
-const ENTRY_OPTIONAL = ["counterparty_did", "memo", "hold_id", "tool_did", "agent_did", "refund_of", "idem_key", "idem_hash"] as const;
-
-function entryOf(r: Row): EntryRow {
-  const e: Record<string, unknown> = {
-    entry_id: String(r["entry_id"]),
-    wallet_did: String(r["wallet_did"]),
-    currency: String(r["currency"]),
-    type: r["type"],
-    amount: big(r["amount"]),
-    effect: big(r["effect"]),
-    timestamp: String(r["timestamp"]),
-    ts_ms: Number(r["ts_ms"]),
-    receipt_id: String(r["receipt_id"]),
-    refunded: big(r["refunded"]),
-    seq: Number(r["seq"]),
-  };
-  for (const k of ENTRY_OPTIONAL) {
-    const v = opt(r[k]);
-    if (v !== undefined) e[k] = v;
-  }
-  return e as unknown as EntryRow;
-}
 
 /** A {@link WalletStore} in one SQLite file (several instances may open the same file). */
 export class SqliteWalletStore implements WalletStore {
