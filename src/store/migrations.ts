@@ -48,7 +48,8 @@ export const MIGRATION_LOCK_KEY: string = createHash("sha256").update("agentwire
  * Every agentwire schema migration, in order: version 1 the OHP control plane (handoffs, answer
  * cache, replay store, rate-limit windows), version 2 the OAP Tool stores (receipt chains with a
  * chain-head row per Principal, nonces, idempotency, tasks, audit, webhooks, incidents — keyed by
- * tool id), version 3 the OAP Wallet ledger. Every PostgreSQL store migrates the whole list, so
+ * tool id), version 3 the OAP Wallet ledger, version 4 OAP commerce records, version 5 the
+ * transparency logs (src/store/postgres-log-store.ts). Every PostgreSQL store migrates the whole list, so
  * whichever node or store opens first brings the database to the current schema.
  */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -241,6 +242,37 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         PRIMARY KEY (tool, kind, id)
       );
       CREATE INDEX oap_commerce_principal ON oap_commerce (tool, kind, principal);
+    `,
+  },
+  {
+    version: 5,
+    name: "transparency logs: heads, leaves, complete subtree hashes, checkpoints (keyed by origin)",
+    sql: `
+      CREATE TABLE tlog_logs (
+        origin     text   PRIMARY KEY,
+        size       bigint NOT NULL DEFAULT 0 CHECK (size >= 0)
+      );
+      CREATE TABLE tlog_leaves (
+        origin     text   NOT NULL,
+        idx        bigint NOT NULL,
+        leaf_hash  bytea  NOT NULL,
+        entry      bytea  NOT NULL,
+        PRIMARY KEY (origin, idx)
+      );
+      CREATE INDEX tlog_leaves_by_hash ON tlog_leaves (origin, leaf_hash);
+      CREATE TABLE tlog_nodes (
+        origin     text     NOT NULL,
+        level      smallint NOT NULL CHECK (level >= 1),
+        idx        bigint   NOT NULL,
+        hash       bytea    NOT NULL,
+        PRIMARY KEY (origin, level, idx)
+      );
+      CREATE TABLE tlog_checkpoints (
+        origin     text   NOT NULL,
+        size       bigint NOT NULL,
+        note       text   NOT NULL,
+        PRIMARY KEY (origin, size)
+      );
     `,
   },
 ]);
