@@ -112,7 +112,7 @@ describe.skipIf(!HAVE_POSTGRES)("the PostgreSQL OAP store", () => {
   it("migrates the OAP tables (schema version 2), the wallet tables (3) and the commerce records (4) under the advisory lock", async () => {
     const s = await PostgresOapStore.open(await server.createDatabase());
     expect(s.migrations?.applied).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(MIGRATIONS.every((m, i) => i === 0 || m.version > (MIGRATIONS[i - 1] as { version: number }).version)).toBe(true);
     expect(s.backend).toBe("postgres");
     await s.close();
   });
