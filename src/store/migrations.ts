@@ -275,6 +275,29 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  // Version 7: state that must be global across the nodes of a cluster (docs/scale-out.md).
+  // oap_rate_limits: one row per (tool, limiter key) holding the admission times (ms) of the last
+  // 60 s, rewritten by one UPSERT per call (src/store/postgres-oap-rate-limit.ts); `admitted` is
+  // the verdict of the statement that wrote the row. dpop_replay: DPoP proof ids (SHA-256 of
+  // "<jkt>:<jti>") until the proof would be too old anyway (src/store/postgres-dpop-replay.ts).
+  {
+    version: 7,
+    name: "cluster-global limits: OAP rpm windows, DPoP jti replay cache",
+    sql: `
+      CREATE TABLE oap_rate_limits (
+        tool      text     NOT NULL,
+        key       text     NOT NULL,
+        times     bigint[] NOT NULL,
+        admitted  boolean  NOT NULL,
+        PRIMARY KEY (tool, key)
+      );
+      CREATE TABLE dpop_replay (
+        key         bytea  PRIMARY KEY CHECK (octet_length(key) = 32),
+        expires_at  bigint NOT NULL
+      );
+      CREATE INDEX dpop_replay_expires ON dpop_replay (expires_at);
+    `,
+  },
 ]);
 
 /** Former name of {@link MIGRATIONS} (the list grew beyond the OHP control plane). */
