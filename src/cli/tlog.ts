@@ -7,7 +7,10 @@ import { parsePrivateJwks, type PrivateKeyRecord } from "../crypto/keys.js";
 import { isAgentwireError } from "../errors.js";
 import { parseJsonStrict } from "../json/parse.js";
 import { isJsonObject } from "../json/types.js";
+import { isPostgresUrl } from "../store/postgres-handoff-store.js";
+import { PostgresLogStore } from "../store/postgres-log-store.js";
 import {
+  AsyncTransparencyLog,
   SqliteLogStore,
   TlogClient,
   TransparencyLog,
@@ -26,9 +29,10 @@ const DEFAULT_ORIGIN = "agentwire.local/tlog";
 
 const USAGE = `usage: agentwire tlog SUBCOMMAND ...
 
-  tlog serve --db FILE --key PRIVATE_JWKS [--origin NAME] [--port N] [--host ADDR] [--max-body BYTES]
+  tlog serve --db FILE|postgres://... --key PRIVATE_JWKS [--origin NAME] [--port N] [--host ADDR] [--max-body BYTES]
       Runs the RFC 9162 log over HTTP (POST /v1/entries, GET /v1/checkpoint,
-      GET /v1/proof/inclusion, GET /v1/proof/consistency) with a SQLite store in FILE,
+      GET /v1/proof/inclusion, GET /v1/proof/consistency) with a SQLite store in FILE
+      or in a PostgreSQL database that several servers share (one log per origin),
       signing C2SP checkpoints with the first EdDSA key of PRIVATE_JWKS under the key name
       NAME (= the origin; default ${DEFAULT_ORIGIN}). Prints {"url","origin","verifierKey"}
       and serves until SIGINT/SIGTERM. Port 0 (default 8080) picks a free port.
@@ -104,7 +108,11 @@ export interface ServingTlog extends RunningTlogServer {
   readonly verifierKey: string;
 }
 
-/** Opens the SQLite store and starts the API (the body of `tlog serve`). */
+/**
+ * Opens the store and starts the API (the body of `tlog serve`): a SQLite file, or with a
+ * `postgres://` URL the log in that database, which several `tlog serve` processes (or nodes) can
+ * share (one tree, appends serialised by the database).
+ */
 export async function serveTlog(options: {
   readonly db: string;
   readonly key: PrivateKeyRecord;
@@ -114,9 +122,24 @@ export async function serveTlog(options: {
   readonly maxBodyBytes?: number;
 }): Promise<ServingTlog> {
   const origin = options.origin ?? DEFAULT_ORIGIN;
-  const store = new SqliteLogStore(options.db);
+  const signers = [ed25519NoteSigner(origin, options.key)];
+  let log: TransparencyLog | AsyncTransparencyLog;
+  let closeStore: () => Promise<void>;
+  if (isPostgresUrl(options.db)) {
+    const store = await PostgresLogStore.open({ connectionString: options.db, origin, applicationName: "agentwire-tlog" });
+    log = new AsyncTransparencyLog(store, { signers });
+    closeStore = () => store.close();
+  } else {
+    const store = new SqliteLogStore(options.db);
+    closeStore = async () => store.close();
+    try {
+      log = new TransparencyLog(store, { origin, signers });
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
   try {
-    const log = new TransparencyLog(store, { origin, signers: [ed25519NoteSigner(origin, options.key)] });
     const running = await startTlogServer({
       log,
       ...(options.port === undefined ? {} : { port: options.port }),
@@ -129,11 +152,11 @@ export async function serveTlog(options: {
       verifierKey: verifierKeyOf(origin, options.key),
       close: async () => {
         await running.close();
-        store.close();
+        await closeStore();
       },
     };
   } catch (e) {
-    store.close();
+    await closeStore();
     throw e;
   }
 }
@@ -152,7 +175,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     },
   });
   positional(positionals, 0, "serve", "no positional arguments");
-  const db = requireOption(values.db, "--db FILE", "serve");
+  const db = requireOption(values.db, "--db FILE|postgres://...", "serve");
   const key = await readSigningKey(io, requireOption(values.key, "--key PRIVATE_JWKS", "serve"));
   let serving: ServingTlog;
   try {

@@ -15,6 +15,7 @@ import { isJsonObject, type JsonObject } from "../json/types.js";
 import { openCheckpoint, type SignedCheckpoint } from "../trust/tlog/checkpoint.js";
 import { toVerifiers, verifyDigestInclusion, type TlogClient } from "../trust/tlog/client.js";
 import { b64DecodeStrict, b64Encode, HASH_SIZE, parseSha256Digest } from "../trust/tlog/hash.js";
+import type { AsyncTransparencyLog } from "../trust/tlog/async-log.js";
 import type { TransparencyLog } from "../trust/tlog/log.js";
 import type { NoteVerifier } from "../trust/tlog/note.js";
 import { AgentwireError } from "../errors.js";
@@ -119,6 +120,19 @@ export function anchorReceiptInLog(receipt: JsonObject, log: TransparencyLog): R
   const hashes = log.inclusionProof(index, log.size);
   if (log.origin === undefined) throw new AnchorError("ERR_OAP_ANCHOR_MALFORMED", "the log has no origin");
   return { log_id: log.origin, log_index: index, inclusion_proof: formatTlogProof({ index, hashes, checkpoint }) };
+}
+
+/**
+ * Appends the receipt hash to a log on a shared store (several nodes, one PostgreSQL log) and
+ * returns the anchor: the proof is made for the size of the signed checkpoint it cites, which
+ * may be larger than right after the append when other nodes appended meanwhile.
+ */
+export async function anchorReceiptInSharedLog(receipt: JsonObject, log: AsyncTransparencyLog): Promise<ReceiptAnchor> {
+  const entry = parseSha256Digest(receiptHash(receipt));
+  const { index } = await log.submit(entry);
+  const checkpoint = await log.signedCheckpoint();
+  const hashes = await log.inclusionProof(index, checkpoint.size);
+  return { log_id: log.origin, log_index: index, inclusion_proof: formatTlogProof({ index, hashes, checkpoint: checkpoint.note }) };
 }
 
 /** The receipt with `anchors` added (existing anchors of the same log are replaced). */

@@ -15,9 +15,10 @@ import { AgentwireError } from "../errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { validateSchema } from "../schema/validate.js";
 import { toVerifiers, type TlogClient } from "../trust/tlog/client.js";
-import type { TransparencyLog } from "../trust/tlog/log.js";
+import type { AsyncTransparencyLog } from "../trust/tlog/async-log.js";
+import { TransparencyLog } from "../trust/tlog/log.js";
 import type { NoteVerifier } from "../trust/tlog/note.js";
-import { anchorReceipt, anchorReceiptInLog, receiptHash, verifyReceiptAnchor, withAnchors, type ReceiptAnchor } from "./anchors.js";
+import { anchorReceipt, anchorReceiptInLog, anchorReceiptInSharedLog, receiptHash, verifyReceiptAnchor, withAnchors, type ReceiptAnchor } from "./anchors.js";
 import { OapError } from "./errors.js";
 import { addReceiptSignature, verifyReceiptSignatures, type OapKeyResolver, type OapSigner } from "./sign.js";
 import type { PrivateKeyRecord } from "../crypto/keys.js";
@@ -180,8 +181,8 @@ export interface ReceiptLedgerOptions {
   readonly store?: ReceiptStore;
   /** Logs to anchor in over HTTP (§19.3: at least two recommended). */
   readonly logClients?: readonly TlogClient[];
-  /** In-process logs to anchor in. */
-  readonly logs?: readonly TransparencyLog[];
+  /** Logs to anchor in: in-process, or on a store shared by several nodes. */
+  readonly logs?: readonly (TransparencyLog | AsyncTransparencyLog)[];
   readonly clock?: OapClock;
   readonly ids?: OapIds;
   /** Check every issued receipt against schemas/oap/oap-receipt (default true). */
@@ -265,7 +266,7 @@ export class ReceiptLedger {
   /** Anchors a stored receipt in every configured log and stores the anchors; returns the updated receipt. */
   async anchor(receipt: JsonObject): Promise<JsonObject> {
     const anchors: ReceiptAnchor[] = [];
-    for (const log of this.#o.logs ?? []) anchors.push(anchorReceiptInLog(receipt, log));
+    for (const log of this.#o.logs ?? []) anchors.push(log instanceof TransparencyLog ? anchorReceiptInLog(receipt, log) : await anchorReceiptInSharedLog(receipt, log));
     for (const client of this.#o.logClients ?? []) anchors.push(await anchorReceipt(receipt, client));
     if (anchors.length === 0) return receipt;
     await this.store.setAnchors(String(receipt["receipt_id"]), anchors);

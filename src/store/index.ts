@@ -15,6 +15,7 @@ import { isPostgresUrl, PostgresHandoffStore, redactConnectionString } from "./p
 
 export { migrate, MIGRATION_LOCK_KEY, MIGRATIONS, OHP_MIGRATIONS, StoreError, type Migration, type MigrationReport } from "./migrations.js";
 export { inTransaction, openPool, type OpenedPool } from "./pg-pool.js";
+export { PostgresLogStore, type PostgresLogStoreOptions } from "./postgres-log-store.js";
 export { PostgresOapStore, type PostgresOapStoreOptions } from "./postgres-oap-store.js";
 export { PostgresWalletStore, type PostgresWalletStoreOptions } from "./postgres-wallet-store.js";
 export { isPostgresUrl, PostgresHandoffStore, PostgresRateLimiter, redactConnectionString, type PostgresStoreOptions } from "./postgres-handoff-store.js";

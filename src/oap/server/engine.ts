@@ -20,6 +20,7 @@ import type { OapRequestEnvelope } from "../../../gen/types/oap/oap-request-enve
 import { PrivateKeyRecord, publicKeyFor } from "../../crypto/keys.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
 import type { TlogClient } from "../../trust/tlog/client.js";
+import type { AsyncTransparencyLog } from "../../trust/tlog/async-log.js";
 import type { TransparencyLog } from "../../trust/tlog/log.js";
 import { DidResolver } from "../../trust/did/resolver.js";
 import {
@@ -126,7 +127,7 @@ export interface OapToolServerOptions {
   readonly oauth?: OAuthHook;
   readonly mtls?: MtlsHook;
   /** Transparency logs to anchor every receipt in (§19.3). */
-  readonly logs?: readonly TransparencyLog[];
+  readonly logs?: readonly (TransparencyLog | AsyncTransparencyLog)[];
   readonly logClients?: readonly TlogClient[];
   readonly clock?: OapClock;
   readonly random?: OapRandom;

@@ -16,11 +16,21 @@ export {
   merkleNodeHash,
   parseSha256Digest,
 } from "./hash.js";
-export { consistencyPath, inclusionPath, rangeRoot, splitPoint, type NodeReader } from "./merkle.js";
+export { consistencyPath, inclusionPath, rangeRoot, splitPoint, withBatchedReads, type NodeCoord, type NodeReader } from "./merkle.js";
 export { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "./verify.js";
 export { MemoryLogStore, type LeafRecord, type LogStore, type NodeRecord, type StoredCheckpoint } from "./store.js";
 export { SqliteLogStore, type SqliteLogStoreOptions } from "./sqlite-store.js";
-export { TransparencyLog, type SubmitResult, type TransparencyLogOptions } from "./log.js";
+export { TransparencyLog, foldFrontier, frontierCoords, frontierFrom, planAppend, type AppendPlan, type SubmitResult, type TransparencyLogOptions } from "./log.js";
+export {
+  AsyncTransparencyLog,
+  InProcessLogStore,
+  type AsyncLogReader,
+  type AsyncLogStore,
+  type AsyncLogTransaction,
+  type AsyncSubmitResult,
+  type AsyncTransparencyLogOptions,
+  type LeafHit,
+} from "./async-log.js";
 export {
   MAX_NOTE_BYTES,
   MAX_NOTE_SIGNATURES,

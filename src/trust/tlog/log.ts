@@ -11,7 +11,7 @@
  */
 import { TlogError } from "./errors.js";
 import { bytesEqual, EMPTY_ROOT_HASH, merkleLeafHash, merkleNodeHash } from "./hash.js";
-import { consistencyPath, inclusionPath, isTreeSize, rangeRoot, type NodeReader } from "./merkle.js";
+import { consistencyPath, inclusionPath, isTreeSize, rangeRoot, type NodeCoord, type NodeReader } from "./merkle.js";
 import { signCheckpoint, type Checkpoint } from "./checkpoint.js";
 import type { NoteSigner } from "./note.js";
 import type { LeafRecord, LogStore, NodeRecord } from "./store.js";
@@ -38,13 +38,85 @@ function half(n: number): number {
   return Math.floor(n / 2);
 }
 
+/** Result of {@link planAppend}: the rows to store and the log state after them. */
+export interface AppendPlan {
+  readonly leaves: readonly LeafRecord[];
+  /** Subtree hashes the new leaves complete (level >= 1). */
+  readonly nodes: readonly NodeRecord[];
+  /** The right-edge frontier after the append (index = level). */
+  readonly frontier: readonly (Uint8Array | undefined)[];
+  readonly size: number;
+}
+
+/**
+ * The coordinates of the right-edge frontier of a tree of `size` leaves: one complete subtree
+ * per set bit of `size`, lowest level first.
+ */
+export function frontierCoords(size: number): NodeCoord[] {
+  const coords: NodeCoord[] = [];
+  let s = size;
+  let level = 0;
+  let span = 1;
+  while (s > 0) {
+    if (s % 2 === 1) coords.push([level, Math.floor(size / span) - 1]);
+    s = half(s);
+    level++;
+    span *= 2;
+  }
+  return coords;
+}
+
+/** The frontier array (index = level) from the hashes of {@link frontierCoords}(size), in that order. */
+export function frontierFrom(size: number, hashes: readonly Uint8Array[]): (Uint8Array | undefined)[] {
+  const frontier: (Uint8Array | undefined)[] = [];
+  frontierCoords(size).forEach(([level], i) => (frontier[level] = hashes[i]));
+  return frontier;
+}
+
+/** MTH of the whole tree from its frontier (the empty-tree hash for size 0). */
+export function foldFrontier(frontier: readonly (Uint8Array | undefined)[]): Uint8Array {
+  let h: Uint8Array | undefined;
+  for (const f of frontier) if (f !== undefined) h = h === undefined ? f : merkleNodeHash(f, h);
+  return h ?? EMPTY_ROOT_HASH;
+}
+
+/**
+ * Plans appending `entries` to a tree of `size` leaves with right-edge `frontier`: the leaf rows,
+ * every subtree hash that completes (on average one per leaf) and the new frontier. Pure: the
+ * caller stores the rows atomically, then adopts the new state.
+ */
+export function planAppend(frontier: readonly (Uint8Array | undefined)[], size: number, entries: readonly Uint8Array[]): AppendPlan {
+  const next = [...frontier];
+  const leaves: LeafRecord[] = [];
+  const nodes: NodeRecord[] = [];
+  let n = size;
+  for (const entry of entries) {
+    if (!(entry instanceof Uint8Array)) throw new TlogError("ERR_TLOG_HASH_INVALID", "log entries are byte arrays");
+    const leafHash = merkleLeafHash(entry);
+    leaves.push({ leafHash, entry: Uint8Array.from(entry) });
+    let h = leafHash;
+    let level = 0;
+    let s = n;
+    while (s % 2 === 1) {
+      h = merkleNodeHash(next[level] as Uint8Array, h);
+      next[level] = undefined;
+      level++;
+      s = half(s);
+      nodes.push({ level, index: s, hash: h });
+    }
+    next[level] = h;
+    n++;
+  }
+  return { leaves, nodes, frontier: next, size: n };
+}
+
 /** The log: append, roots, proofs, checkpoints. */
 export class TransparencyLog implements NodeReader {
   readonly store: LogStore;
   readonly origin: string | undefined;
   readonly #signers: readonly NoteSigner[];
   /** frontier[level]: root of the complete subtree on the right edge at that level, if bit `level` of size is set. */
-  #frontier: (Uint8Array | undefined)[] = [];
+  #frontier: readonly (Uint8Array | undefined)[] = [];
   #size: number;
   #root: Uint8Array | undefined;
 
@@ -60,21 +132,13 @@ export class TransparencyLog implements NodeReader {
     }
     this.origin = options.origin ?? stored;
     this.#size = store.size();
-    this.#frontier = TransparencyLog.#loadFrontier(store, this.#size);
+    const coords = frontierCoords(this.#size);
+    this.#frontier = frontierFrom(this.#size, coords.map(([level, index]) => store.node(level, index)));
   }
 
-  static #loadFrontier(reader: NodeReader, size: number): (Uint8Array | undefined)[] {
-    const frontier: (Uint8Array | undefined)[] = [];
-    let s = size;
-    let level = 0;
-    let span = 1;
-    while (s > 0) {
-      if (s % 2 === 1) frontier[level] = reader.node(level, Math.floor(size / span) - 1);
-      s = half(s);
-      level++;
-      span *= 2;
-    }
-    return frontier;
+  /** The checkpoint signers given at construction. */
+  get signers(): readonly NoteSigner[] {
+    return this.#signers;
   }
 
   /** Number of leaves. */
@@ -97,31 +161,11 @@ export class TransparencyLog implements NodeReader {
    */
   appendMany(entries: readonly Uint8Array[]): number {
     const first = this.#size;
-    const frontier = [...this.#frontier];
-    const leaves: LeafRecord[] = [];
-    const nodes: NodeRecord[] = [];
-    let size = first;
-    for (const entry of entries) {
-      if (!(entry instanceof Uint8Array)) throw new TlogError("ERR_TLOG_HASH_INVALID", "log entries are byte arrays");
-      const leafHash = merkleLeafHash(entry);
-      leaves.push({ leafHash, entry: Uint8Array.from(entry) });
-      let h = leafHash;
-      let level = 0;
-      let s = size;
-      while (s % 2 === 1) {
-        h = merkleNodeHash(frontier[level] as Uint8Array, h);
-        frontier[level] = undefined;
-        level++;
-        s = half(s);
-        nodes.push({ level, index: s, hash: h });
-      }
-      frontier[level] = h;
-      size++;
-    }
-    if (leaves.length === 0) return first;
-    this.store.append(leaves, nodes);
-    this.#frontier = frontier;
-    this.#size = size;
+    const plan = planAppend(this.#frontier, first, entries);
+    if (plan.leaves.length === 0) return first;
+    this.store.append(plan.leaves, plan.nodes);
+    this.#frontier = plan.frontier;
+    this.#size = plan.size;
     this.#root = undefined;
     return first;
   }
@@ -155,11 +199,7 @@ export class TransparencyLog implements NodeReader {
   root(size: number = this.#size): Uint8Array {
     this.#checkSize(size);
     if (size === this.#size) {
-      if (this.#root === undefined) {
-        let h: Uint8Array | undefined;
-        for (const f of this.#frontier) if (f !== undefined) h = h === undefined ? f : merkleNodeHash(f, h);
-        this.#root = h ?? EMPTY_ROOT_HASH;
-      }
+      if (this.#root === undefined) this.#root = foldFrontier(this.#frontier);
       return this.#root.slice();
     }
     return rangeRoot(this.store, 0, size);

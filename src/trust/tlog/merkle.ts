@@ -123,3 +123,41 @@ export function consistencyPath(reader: NodeReader, first: number, second: numbe
   tail.reverse();
   return head === undefined ? tail : [head, ...tail];
 }
+
+/** The coordinates `[level, index]` of one complete subtree. */
+export type NodeCoord = readonly [level: number, index: number];
+
+const PLACEHOLDER = new Uint8Array(32);
+
+/**
+ * Runs a Merkle computation (`rangeRoot`, `inclusionPath`, `consistencyPath`, …) against a store
+ * that reads asynchronously, with ONE batched read: which subtrees those computations visit
+ * depends only on indices and sizes, never on hash values, so a first pass with a recording
+ * reader collects the coordinates, `fetch` reads them all at once (one database round trip),
+ * and a second pass computes the result from the fetched hashes.
+ */
+export async function withBatchedReads<T>(fetch: (coords: readonly NodeCoord[]) => Promise<readonly Uint8Array[]>, compute: (reader: NodeReader) => T): Promise<T> {
+  const coords: NodeCoord[] = [];
+  const seen = new Set<string>();
+  compute({
+    node(level, index) {
+      const key = `${level}/${index}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        coords.push([level, index]);
+      }
+      return PLACEHOLDER;
+    },
+  });
+  const hashes = coords.length === 0 ? [] : await fetch(coords);
+  if (hashes.length !== coords.length) throw new TlogError("ERR_TLOG_STORE", `the store returned ${hashes.length} hashes for ${coords.length} subtrees`);
+  const byKey = new Map<string, Uint8Array>();
+  coords.forEach(([level, index], i) => byKey.set(`${level}/${index}`, hashes[i] as Uint8Array));
+  return compute({
+    node(level, index) {
+      const h = byKey.get(`${level}/${index}`);
+      if (h === undefined) throw new TlogError("ERR_TLOG_STORE", `subtree (${level}, ${index}) was not read`);
+      return h;
+    },
+  });
+}

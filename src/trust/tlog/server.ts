@@ -18,7 +18,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isAgentwireError } from "../../errors.js";
 import { TlogError, type TlogErrorCode } from "./errors.js";
 import { formatSha256Digest, parseSha256Digest } from "./hash.js";
-import type { TransparencyLog } from "./log.js";
+import { AsyncTransparencyLog } from "./async-log.js";
+import { TransparencyLog } from "./log.js";
 import { encodeHashes } from "./proof-json.js";
 
 /** Default request body limit: an entry request is about 80 bytes. */
@@ -26,8 +27,12 @@ export const DEFAULT_MAX_BODY_BYTES = 4096;
 
 /** Options of {@link createTlogHandler}. */
 export interface TlogHandlerOptions {
-  /** The log; it needs an origin and a signer for checkpoints. */
-  readonly log: TransparencyLog;
+  /**
+   * The log; it needs an origin and a signer for checkpoints. An in-process
+   * {@link TransparencyLog} is served through {@link AsyncTransparencyLog.over}; an
+   * {@link AsyncTransparencyLog} on a shared store (PostgreSQL) lets several servers run one log.
+   */
+  readonly log: TransparencyLog | AsyncTransparencyLog;
   /** Largest accepted request body (default {@link DEFAULT_MAX_BODY_BYTES}). */
   readonly maxBodyBytes?: number;
 }
@@ -97,7 +102,7 @@ function requireMethod(req: IncomingMessage, method: string): void {
 
 /** The request handler of the log API. */
 export function createTlogHandler(options: TlogHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { log } = options;
+  const log = options.log instanceof TransparencyLog ? AsyncTransparencyLog.over(options.log) : options.log;
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -121,45 +126,46 @@ export function createTlogHandler(options: TlogHandlerOptions): (req: IncomingMe
       const hash = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)["hash"] : undefined;
       if (typeof hash !== "string") throw badRequest('the body must be {"hash": "sha256:<hex>"}');
       const entry = parseSha256Digest(hash);
-      const { index, existed } = log.submit(entry);
-      const checkpoint = log.signedCheckpoint();
-      send(res, existed ? 200 : 201, { index, size: log.size, checkpoint });
+      const { index, existed } = await log.submit(entry);
+      const checkpoint = await log.signedCheckpoint();
+      send(res, existed ? 200 : 201, { index, size: checkpoint.size, checkpoint: checkpoint.note });
       return;
     }
     const entryMatch = /^\/v1\/entries\/(0|[1-9][0-9]{0,15})$/.exec(path);
     if (entryMatch !== null) {
       requireMethod(req, "GET");
       const index = Number(entryMatch[1]);
-      if (index >= log.size) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `no entry ${index}`);
-      send(res, 200, { index, hash: formatSha256Digest(log.entry(index)) });
+      if (index >= (await log.size())) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `no entry ${index}`);
+      send(res, 200, { index, hash: formatSha256Digest(await log.entry(index)) });
       return;
     }
     if (path === "/v1/checkpoint") {
       requireMethod(req, "GET");
-      send(res, 200, log.signedCheckpoint(), "text/plain");
+      send(res, 200, (await log.signedCheckpoint()).note, "text/plain");
       return;
     }
     if (path === "/v1/proof/inclusion") {
       requireMethod(req, "GET");
-      const size = intParam(url, "size", false) ?? log.size;
+      const size = intParam(url, "size", false) ?? (await log.size());
       const hashText = url.searchParams.get("hash");
       let index = intParam(url, "index", hashText === null);
       if (hashText !== null) {
-        const found = log.findEntry(parseSha256Digest(hashText));
+        const found = await log.findEntry(parseSha256Digest(hashText));
         if (found === undefined) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", "the hash is not in the log");
         if (index !== undefined && index !== found) throw badRequest("index and hash name different entries");
         index = found;
       }
-      send(res, 200, { index, size, hashes: encodeHashes(log.inclusionProof(index as number, size)) });
+      send(res, 200, { index, size, hashes: encodeHashes(await log.inclusionProof(index as number, size)) });
       return;
     }
     if (path === "/v1/proof/consistency") {
       requireMethod(req, "GET");
       const from = intParam(url, "from", true) as number;
-      const to = intParam(url, "to", false) ?? log.size;
-      if (to > log.size) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `tree size ${to} is beyond the log (size ${log.size})`);
+      const size = await log.size();
+      const to = intParam(url, "to", false) ?? size;
+      if (to > size) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `tree size ${to} is beyond the log (size ${size})`);
       if (from < 1 || from > to) throw badRequest("a consistency proof needs 0 < from <= to");
-      send(res, 200, { from, to, hashes: encodeHashes(log.consistencyProof(from, to)) });
+      send(res, 200, { from, to, hashes: encodeHashes(await log.consistencyProof(from, to)) });
       return;
     }
     throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `no route ${path}`);
