@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<{ bench(): Promise<BenchResult[]> }>
   ohp: () => import("./ohp.js"),
   oap: () => import("./oap.js"),
   tlog: () => import("./tlog.js"),
+  "tlog-shared": () => import("./tlog-shared.js"),
   load: () => import("./load.js"),
 };
 
