@@ -275,6 +275,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  // Version 6: task ownership and in-flight idempotency leases (docs/scale-out.md "Leases"). A task
+  // row names the node running it (owner) and until when (lease_expires, ms; renewed by the owner,
+  // cleared when the task ends); a node takes over a task whose lease expired with one conditional
+  // UPDATE and fails it. An in_flight idempotency record names its reserving node and lease; a
+  // retry meeting an expired lease re-reserves it with a conditional UPSERT.
+  {
+    version: 6,
+    name: "oap leases: task owner and lease, in-flight idempotency owner and lease",
+    sql: `
+      ALTER TABLE oap_tasks ADD COLUMN owner text, ADD COLUMN lease_expires bigint;
+      CREATE INDEX oap_tasks_lease ON oap_tasks (tool, lease_expires) WHERE lease_expires IS NOT NULL;
+      ALTER TABLE oap_idempotency ADD COLUMN owner text, ADD COLUMN lease_expires bigint;
+    `,
+  },
   // Version 7: state that must be global across the nodes of a cluster (docs/scale-out.md).
   // oap_rate_limits: one row per (tool, limiter key) holding the admission times (ms) of the last
   // 60 s, rewritten by one UPSERT per call (src/store/postgres-oap-rate-limit.ts); `admitted` is
