@@ -35,6 +35,8 @@ export interface TlogHandlerOptions {
   readonly log: TransparencyLog | AsyncTransparencyLog;
   /** Largest accepted request body (default {@link DEFAULT_MAX_BODY_BYTES}). */
   readonly maxBodyBytes?: number;
+  /** Path prefix the API is mounted under (e.g. "/tlog" for /tlog/v1/entries; default none). */
+  readonly basePath?: string;
 }
 
 const STATUS: Partial<Record<TlogErrorCode, number>> = {
@@ -113,7 +115,9 @@ export function createTlogHandler(options: TlogHandlerOptions): (req: IncomingMe
       // e.g. "//": a valid request target that WHATWG URL reads as an empty authority (found by the fuzzer).
       throw badRequest("the request target is not a valid path");
     }
-    const path = url.pathname;
+    const base = options.basePath ?? "";
+    if (base !== "" && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) throw new TlogError("ERR_TLOG_HTTP_NOT_FOUND", `no route ${url.pathname}`);
+    const path = url.pathname.slice(base.length);
     if (path === "/v1/entries") {
       requireMethod(req, "POST");
       const text = await readBody(req, limit);
