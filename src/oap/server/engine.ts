@@ -39,7 +39,7 @@ import { Authenticator, policyDecisionRef, type ApiKeyStore, type AuthIdentity, 
 import { assertOapDocument } from "../documents.js";
 import { errorObjectOf, errorResponseEnvelope, httpErrorOf, isOapError, OapError, type OapErrorObject } from "../errors.js";
 import { IdempotencyGuard, type IdempotencyTicket } from "../idempotency.js";
-import { RateLimiter, rateLimitKey } from "../rate-limit.js";
+import { RateLimiter, rateLimitKey, type OapRateLimiter } from "../rate-limit.js";
 import { invocationReceiptBody, ReceiptLedger, type ReceiptBody } from "../receipts.js";
 import { ReplayGuard } from "../replay.js";
 import {
@@ -147,6 +147,8 @@ export interface OapToolServerOptions {
   readonly governance?: ToolGovernanceOptions;
   /** Commerce plane (planes.ts; default: the tool definition's, else off). */
   readonly commerce?: ToolCommerceOptions;
+  /** §7 action rate limits (default: in memory, this process; `agentwire serve` on PostgreSQL: rpm shared by the nodes). */
+  readonly rateLimiter?: OapRateLimiter;
 }
 
 /** What a transport knows about an invocation besides the envelope. */
@@ -238,7 +240,7 @@ export class OapToolServer {
   readonly #random: OapRandom;
   readonly #ids: OapIds;
   readonly #auth: Authenticator;
-  readonly #limiter: RateLimiter;
+  readonly #limiter: OapRateLimiter;
   readonly #idem: IdempotencyGuard;
   readonly #webhooks: WebhookDispatcher | undefined;
   #baseUrl: string | undefined;
@@ -283,7 +285,7 @@ export class OapToolServer {
       clock: this.#clock,
       ids: this.#ids,
     });
-    this.#limiter = new RateLimiter({ clock: this.#clock });
+    this.#limiter = options.rateLimiter ?? new RateLimiter({ clock: this.#clock });
     this.#idem = new IdempotencyGuard({ store: this.store.idempotency, clock: this.#clock });
     this.ledger = new ReceiptLedger({
       signer: this.#signer,
@@ -645,7 +647,7 @@ export class OapToolServer {
       locale = choice.locale;
       warnings.push(...choice.warnings);
     }
-    const slot = this.#limiter.acquire(rateLimitKey(env.principal_did, action.id), action.rate_limit);
+    const slot = await this.#limiter.acquire(rateLimitKey(env.principal_did, action.id), action.rate_limit);
     if (!slot.allowed) throw slot.error;
     let ticket: IdempotencyTicket;
     try {
