@@ -218,6 +218,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     encryptionKeys: keys.filter((k) => k.use === "enc"),
     store,
     ...(opened.rateLimiter ? { rateLimiter: opened.rateLimiter } : {}),
+    ...(opened.dpopReplayCache ? { dpopReplayCache: opened.dpopReplayCache } : {}),
     trustedIssuers: trusted,
     ...(resolveIssuerKeys ? { resolveIssuerKeys } : {}),
     policy,
@@ -308,6 +309,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
           log: (e) => log(e as unknown as NodeLogEvent),
           ...(opened.openOapStore === undefined ? {} : { openStore: opened.openOapStore }),
           ...(opened.openWalletStore === undefined ? {} : { openWalletStore: opened.openWalletStore }),
+          ...(opened.openOapRateLimiter === undefined ? {} : { openRateLimiter: opened.openOapRateLimiter }),
         });
         endpoints["oap/manifest"] = `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}/.well-known/oap-tool.json`;
       }
@@ -316,6 +318,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
   }).catch(async (e: unknown) => {
     await oapHost?.close();
     await store.close();
+    await opened.close();
     throw e;
   });
   if (oapHost !== undefined && servers.http2 !== undefined) oapHost.attachH2(servers.http2);
@@ -353,6 +356,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       await servers.close();
       await oapHost?.close();
       await store.close();
+      await opened.close();
       log({ at: new Date().toISOString(), event: "stopped" });
     },
   };

@@ -37,7 +37,8 @@ export async function openPool(options: PostgresStoreOptions | string): Promise<
     });
   const ownsPool = o.pool === undefined;
   // An idle connection dropped by the server must not crash the process; the next query reconnects.
-  pool.on("error", (e) => o.onError?.(e));
+  // A pool shared by several stores of a node gets one listener (from its owner), not one per store.
+  if (ownsPool || o.onError !== undefined || pool.listenerCount("error") === 0) pool.on("error", (e) => o.onError?.(e));
   let migrations: MigrationReport | undefined;
   try {
     if (o.migrate !== false) migrations = await migrate(pool, MIGRATIONS);
@@ -76,4 +77,12 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 export function sqlState(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * A string as PostgreSQL `text`, which refuses U+0000 (the separator of OAP limiter and
+ * idempotency keys): `\` doubled and U+0000 written as `\0` (injective).
+ */
+export function pgText(key: string): string {
+  return key.replace(/\\/g, "\\\\").replace(/\u0000/g, "\\0");
 }

@@ -83,8 +83,8 @@ export interface Served {
 }
 
 /** Spawns `agentwire serve` and resolves on its `listening` line. */
-export async function serve(options: { data: string; config: string; port?: number; store?: string; env?: NodeJS.ProcessEnv }): Promise<Served> {
-  const args = [BIN, "serve", "--port", String(options.port ?? 0), "--grpc-port", "0", "--data", options.data, "--config", options.config, ...(options.store ? ["--store", options.store] : [])];
+export async function serve(options: { data: string; config: string; port?: number; store?: string; env?: NodeJS.ProcessEnv; args?: readonly string[] }): Promise<Served> {
+  const args = [BIN, "serve", "--port", String(options.port ?? 0), "--grpc-port", "0", "--data", options.data, "--config", options.config, ...(options.store ? ["--store", options.store] : []), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
   const lines: string[] = [];
   let err = "";

@@ -18,7 +18,7 @@
  * Bounded: AGENTWIRE_OAP_SOAK_MS (default 8 000); figures are printed as one JSON line
  * ("oap-soak-result").
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -47,6 +47,9 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
     server = await startTestPostgres();
     const url = await server.createDatabase();
     const { dataDirs, config } = await prepareCluster(dir, 1, []);
+    // A crash soak, not a rate-limit test: per-node limits (reset by every restart) as before the
+    // shared PostgreSQL limiter, so the loops keep invoking between kills.
+    writeFileSync(config, JSON.stringify({ ...(JSON.parse(readFileSync(config, "utf8")) as JsonObject), oap: { rateLimits: "node" } }));
     const data = dataDirs[0]!;
     const port = await freePort();
     const start = (): Promise<Served> => serve({ data, config, port, store: url });

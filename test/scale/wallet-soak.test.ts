@@ -68,7 +68,8 @@ describe.skipIf(!existsSync(BIN)).each(backends.filter((b) => b.run))("wallet cr
     const principals = Array.from({ length: WORKERS }, (_, i) => didKeyIdentity(0x90 + i).did);
     const { dataDirs, config } = await prepareCluster(dir, 1, []);
     const cfg = JSON.parse(readFileSync(config, "utf8")) as JsonObject;
-    cfg["oap"] = { commerce: { wallet: true, fund: principals.map((p) => ({ principal_did: p, amount: FUND, currency: "EUR" })) } };
+    // Per-node rate limits (reset by every restart), so the loops keep paying between kills.
+    cfg["oap"] = { rateLimits: "node", commerce: { wallet: true, fund: principals.map((p) => ({ principal_did: p, amount: FUND, currency: "EUR" })) } };
     writeFileSync(config, JSON.stringify(cfg));
     const data = dataDirs[0]!;
     const port = await freePort();

@@ -91,8 +91,10 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL", () => {
         expect(rows).toHaveLength(OHP_MIGRATIONS.length);
         const tables = (await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
         expect(tables).toEqual([
-          ...["oap_audit", "oap_commerce", "oap_idempotency", "oap_incidents", "oap_nonces", "oap_receipt_heads", "oap_receipts", "oap_tasks", "oap_webhooks"],
+          "dpop_replay",
+          ...["oap_audit", "oap_commerce", "oap_idempotency", "oap_incidents", "oap_nonces", "oap_rate_limits", "oap_receipt_heads", "oap_receipts", "oap_tasks", "oap_webhooks"],
           ...["ohp_answers", "ohp_handoffs", "ohp_rate_limits", "ohp_replay", "schema_migrations"],
+          ...["tlog_checkpoints", "tlog_leaves", "tlog_logs", "tlog_nodes"],
           ...["wallet_balances", "wallet_entries", "wallet_holds", "wallet_imports", "wallet_limits", "wallet_wallets"],
         ]);
       } finally {
@@ -146,10 +148,12 @@ describe.skipIf(!HAVE_POSTGRES)("PostgreSQL", () => {
         expect((await (o.store as PostgresHandoffStore).pool.query("SHOW synchronous_commit")).rows[0]).toEqual({ synchronous_commit: "on" });
       } finally {
         await o.store.close();
+        await o.close();
       }
       const off = await openHandoffStore(url.replace(/^postgres:/, "postgresql:"), { dataDir: dir, rateLimit: false });
       expect(off.rateLimiter).toBeUndefined();
       await off.store.close();
+      await off.close();
       const s = await openHandoffStore(undefined, { dataDir: dir });
       expect(s.backend).toBe("sqlite");
       expect(s.location).toBe(join(dir, "ohp.sqlite"));

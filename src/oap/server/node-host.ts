@@ -14,6 +14,10 @@
  * `oap.commerce.fund` opens and credits wallets at start, once (idempotency key per Principal
  * and currency), so a restart never credits twice.
  *
+ * §7 action rate limits: with `openRateLimiter` (`agentwire serve --store postgres://…`) each tool's
+ * `rpm` windows are shared by every node on the database (src/store/postgres-oap-rate-limit.ts);
+ * `"oap": {"rateLimits": "node"}` in the config keeps them in memory per node instead.
+ *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -35,6 +39,7 @@ import { oapToolServiceRoutes } from "./grpc.js";
 import { createOapHttpHandler } from "./http.js";
 import { SqliteOapStore } from "./sqlite-store.js";
 import type { OapStore } from "./store.js";
+import type { OapRateLimiter } from "../rate-limit.js";
 import type { OapToolDefinition } from "./tool.js";
 
 /** An API key entry of the node config (`oap.apiKeys[]`): the key itself or its SHA-256 (hex). */
@@ -67,6 +72,12 @@ export interface OapCommerceConfig {
 export interface OapNodeConfig {
   readonly apiKeys?: readonly ConfiguredApiKey[];
   readonly commerce?: OapCommerceConfig;
+  /**
+   * Where §7 action rate limits are counted: `shared` (default) through the node's store when it
+   * offers a shared limiter (PostgreSQL: `rpm` across every node of the database), `node` in this
+   * process only (a cluster of N nodes then allows N × `rpm`).
+   */
+  readonly rateLimits?: "shared" | "node";
 }
 
 const AMOUNT = /^\d+(\.\d+)?$/;
@@ -103,8 +114,10 @@ export function parseOapNodeConfig(value: unknown): OapNodeConfig {
   };
   if (!isJsonObject(value as JsonValue)) return bad("must be an object");
   const v = value as JsonObject;
-  for (const k of Object.keys(v)) if (k !== "apiKeys" && k !== "commerce") bad(`unknown member ${JSON.stringify(k)}`);
-  const commerce = v["commerce"] === undefined ? {} : { commerce: parseCommerce(v["commerce"], bad) };
+  for (const k of Object.keys(v)) if (k !== "apiKeys" && k !== "commerce" && k !== "rateLimits") bad(`unknown member ${JSON.stringify(k)}`);
+  const rl = v["rateLimits"];
+  if (rl !== undefined && rl !== "shared" && rl !== "node") bad("rateLimits must be \"shared\" or \"node\"");
+  const commerce = { ...(v["commerce"] === undefined ? {} : { commerce: parseCommerce(v["commerce"], bad) }), ...(rl === undefined ? {} : { rateLimits: rl as "shared" | "node" }) };
   if (v["apiKeys"] === undefined) return commerce;
   if (!Array.isArray(v["apiKeys"])) return bad("apiKeys must be an array");
   const keys = v["apiKeys"].map((k, i): ConfiguredApiKey => {
@@ -144,6 +157,8 @@ export interface OapNodeHostOptions {
   readonly openStore?: (toolId: string) => OapStore | Promise<OapStore>;
   /** Opens the wallet store when `config.commerce.wallet` (default: SQLite `DIR/wallet.sqlite`); PostgreSQL with `--store postgres://…`. */
   readonly openWalletStore?: () => WalletStore | Promise<WalletStore>;
+  /** The §7 rate limiter of a tool (default: in memory per tool); PostgreSQL with `--store postgres://…` (rpm shared by the nodes). Ignored with `config.rateLimits: "node"`. */
+  readonly openRateLimiter?: (toolId: string) => OapRateLimiter;
 }
 
 /** Tools hosted by a node. */
@@ -190,6 +205,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
       const id = tool.manifest.tool.id;
       const primary = i === 0;
       const did = primary ? options.did : `${options.did}:tools:${id}`;
+      const rateLimiter = options.config?.rateLimits === "node" ? undefined : options.openRateLimiter?.(id);
       const server = new OapToolServer({
         tool,
         did,
@@ -200,6 +216,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         ...(wallet === undefined ? {} : { commerce: { ...(tool.commerce ?? {}), wallet } }),
         // A store shared with other nodes holds their running tasks too: never fail them here.
         recoverOpenTasks: options.openStore === undefined,
+        ...(rateLimiter === undefined ? {} : { rateLimiter }),
         keys,
         ...(apiKeys === undefined ? {} : { apiKeys }),
         ...(options.compat === true ? { compat: true } : {}),

@@ -18,7 +18,7 @@ import type { PrivateKeyRecord } from "../../crypto/keys.js";
 import { publicJwks } from "../../crypto/keys.js";
 import { isAgentwireError } from "../../errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
-import { InMemoryDpopReplayCache } from "../../trust/dpop/replay.js";
+import { InMemoryDpopReplayCache, type DpopReplayCache } from "../../trust/dpop/replay.js";
 import { verifyDpopProof } from "../../trust/dpop/verify.js";
 import { createDpopProof } from "../../trust/dpop/create.js";
 import { buildEnvelope, type EnvelopeInput, type SealInput } from "../builder.js";
@@ -97,6 +97,8 @@ export interface OhpNodeOptions {
   readonly transports?: Partial<Record<OhpBindingName, OhpTransport>>;
   /** Require a DPoP proof bound to the issuer's keys for Sealed+ envelopes over HTTPS and gRPC. Default true. */
   readonly requireDpop?: boolean;
+  /** DPoP `jti` replay cache (e.g. one shared by several nodes); default in memory, this process. */
+  readonly dpopReplayCache?: DpopReplayCache;
   readonly now?: () => Date;
   readonly log?: (event: NodeLogEvent) => void;
 }
@@ -135,12 +137,13 @@ function refOf(envelope: JsonObject): string | undefined {
 export class OhpNode {
   readonly #o: OhpNodeOptions;
   readonly #receiver: OhpReceiver;
-  readonly #dpopReplay = new InMemoryDpopReplayCache();
+  readonly #dpopReplay: DpopReplayCache;
   readonly #now: () => Date;
 
   constructor(options: OhpNodeOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
+    this.#dpopReplay = options.dpopReplayCache ?? new InMemoryDpopReplayCache();
     this.#receiver = new OhpReceiver({
       replayStore: options.store.replay,
       keys: options.encryptionKeys,
