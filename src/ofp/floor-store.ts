@@ -8,7 +8,8 @@
  * `synchronous=FULL`, like the OHP handoff store); {@link MemoryFloorStore} is for tests and
  * ephemeral floors.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { openSqliteStore } from "../util/sqlite.js";
 import type { JsonObject } from "../json/types.js";
 import { OfpRuntimeError } from "./runtime.js";
 import type { Identification, OfpDocument, OfpEvent } from "./types.js";
@@ -159,14 +160,13 @@ export class SqliteFloorStore implements FloorStore {
 
   constructor(path: string) {
     try {
-      this.#db = new DatabaseSync(path);
-      this.#db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = FULL;
-        PRAGMA busy_timeout = 5000;
+      this.#db = openSqliteStore(
+        path,
+        `
         CREATE TABLE IF NOT EXISTS ofp_conversations (id TEXT PRIMARY KEY, status TEXT NOT NULL, record TEXT NOT NULL, updated_at TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS ofp_log (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (conversation_id, seq));
-      `);
+      `,
+      );
     } catch (cause) {
       throw new OfpRuntimeError("ERR_OFP_FLOOR", `cannot open the floor store ${path}: ${(cause as Error).message}`, { cause });
     }

@@ -7,7 +7,8 @@
  * {@link SqliteHandoffStore} is the embedded default (built-in `node:sqlite`, WAL,
  * `synchronous=FULL`); {@link MemoryHandoffStore} is for tests and ephemeral nodes.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { openSqliteStore } from "../../util/sqlite.js";
 import type { JsonObject } from "../../json/types.js";
 import type { ReplayStore } from "../receiver-state.js";
 import type { Tier } from "../tiers.js";
@@ -109,16 +110,15 @@ export class SqliteHandoffStore implements HandoffStore {
 
   constructor(path: string) {
     try {
-      this.#db = new DatabaseSync(path);
-      this.#db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = FULL;
-        PRAGMA busy_timeout = 5000;
+      this.#db = openSqliteStore(
+        path,
+        `
         CREATE TABLE IF NOT EXISTS handoffs (role TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, record TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (role, id));
         CREATE INDEX IF NOT EXISTS handoffs_state ON handoffs (state);
         CREATE TABLE IF NOT EXISTS answers (envelope_id TEXT PRIMARY KEY, answer TEXT NOT NULL, expires_at INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-      `);
+      `,
+      );
     } catch (cause) {
       throw new ControlError("ERR_OHP_CONTROL_STORE", `cannot open the handoff store ${path}: ${(cause as Error).message}`, { cause });
     }
