@@ -155,6 +155,8 @@ export type OapErrorCode =
   | "ERR_OAP_IDEMPOTENCY_MISMATCH"
   | "ERR_OAP_IDEMPOTENCY_IN_FLIGHT"
   | "ERR_OAP_IDEMPOTENCY_REUSED"
+  /** The in-flight reservation was taken over by another node after its lease expired (the loser's result is not stored). */
+  | "ERR_OAP_IDEMPOTENCY_LEASE_LOST"
   // 410 deprecated
   | "ERR_OAP_DEPRECATED"
   // 412 precondition_failed
@@ -212,6 +214,7 @@ export const OAP_ERROR_WIRE_CODES: Readonly<Record<Exclude<OapErrorCode, "ERR_OA
   ERR_OAP_IDEMPOTENCY_MISMATCH: "conflict",
   ERR_OAP_IDEMPOTENCY_IN_FLIGHT: "conflict",
   ERR_OAP_IDEMPOTENCY_REUSED: "conflict",
+  ERR_OAP_IDEMPOTENCY_LEASE_LOST: "conflict",
   ERR_OAP_DEPRECATED: "deprecated",
   ERR_OAP_CCC_PRECONDITION: "precondition_failed",
   ERR_OAP_OUTPUT_INVALID: "output_unverifiable",

@@ -22,6 +22,13 @@
  * - audit append and task create / update (with their audit entry): a transaction holding
  *   `pg_advisory_xact_lock` on (tool, Principal), so the per-Principal audit sequence has no gaps
  *   or duplicates; task updates are a compare-and-set on `version`.
+ * - leases (migration 6; docs/scale-out.md "Leases"): a task's `owner` / `lease_expires` are
+ *   renewed by `UPDATE … WHERE owner = me`, and taken over by `UPDATE … SET owner = me WHERE
+ *   lease_expires < now RETURNING` — concurrent claimants serialise on the row and the loser's
+ *   WHERE no longer matches, so each task goes to one node. An `in_flight` idempotency record of
+ *   a dead node is taken over by the reserve UPSERT itself (its WHERE also accepts an expired
+ *   lease of the same fingerprint); completions are fenced by owner (`SELECT … FOR UPDATE` in the
+ *   receipt transaction).
  *
  * @module
  */
@@ -29,7 +36,7 @@ import type pg from "pg";
 import type { JsonObject } from "../json/types.js";
 import { withAnchors, type ReceiptAnchor } from "../oap/anchors.js";
 import { OapError } from "../oap/errors.js";
-import type { IdempotencyRecord } from "../oap/idempotency.js";
+import { leaseLost, type IdempotencyRecord } from "../oap/idempotency.js";
 import type { ReceiptStore } from "../oap/receipts.js";
 import type { NonceStore } from "../oap/replay.js";
 import type { IdempotencyCompletion, OapCommerceStores, OapStore, PrincipalIdempotencyStore, PublishedIncidentStore } from "../oap/server/store.js";
@@ -37,7 +44,7 @@ import type { OapSubscription } from "../oap/commerce/subscriptions.js";
 import type { ConsentRecord } from "../oap/commerce/consent.js";
 import type { Dispute } from "../oap/commerce/disputes.js";
 import { TERMINAL_TASK_STATUSES } from "../oap/tasks/lifecycle.js";
-import type { AuditEntry, AuditEntryInput, AuditLog, TaskPage, TaskQuery, TaskRecord, TaskStore } from "../oap/tasks/store.js";
+import { taskRecordJson, taskRecordOfRow, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../oap/tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../oap/webhooks/subscriptions.js";
 import type { MigrationReport } from "./migrations.js";
 import { inTransaction, openPool, sqlState } from "./pg-pool.js";
@@ -132,8 +139,15 @@ export class PostgresOapStore implements OapStore {
       }
       await c.query("UPDATE oap_receipt_heads SET seq = $3, hash = $4 WHERE tool = $1 AND principal = $2", [T, principal, seq, hash]);
     };
+    /** Completion fencing: the record (locked until the commit) must not be another owner's. */
+    const fence = async (c: pg.PoolClient, key: string, owner: string | undefined): Promise<void> => {
+      if (owner === undefined) return;
+      const holder = (await c.query<{ owner: string | null }>("SELECT owner FROM oap_idempotency WHERE tool = $1 AND key = $2 FOR UPDATE", [T, keyText(key)])).rows[0]?.owner ?? null;
+      if (holder !== null && holder !== owner) throw leaseLost(key, owner, holder);
+    };
     this.#appendAndComplete = (principal, receipt, hash, previous, completion) =>
       tx("append a receipt and complete its idempotency key", async (c) => {
+        await fence(c, completion.key, completion.owner);
         await appendReceipt(c, principal, receipt, hash, previous);
         await c.query("UPDATE oap_idempotency SET state = 'completed', response = $3 WHERE tool = $1 AND key = $2", [T, keyText(completion.key), JSON.stringify(completion.response)]);
       });
@@ -179,35 +193,62 @@ export class PostgresOapStore implements OapStore {
 
     // ---- idempotency
     this.idempotency = {
-      reserve: async (key, fingerprint, expiresAtMs, nowMs) => {
+      reserve: async (key, fingerprint, expiresAtMs, nowMs, options) => {
         for (let attempt = 0; ; attempt++) {
+          // One statement: a new key, an expired record, or (takeover) an in-flight record of the
+          // same request whose owner's lease expired. Concurrent takeovers serialise on the row;
+          // the WHERE is re-checked against the winner's fresh lease, so only one gets a row back.
           const r = await q(
             "reserve an idempotency key",
-            `INSERT INTO oap_idempotency (tool, key, principal, fingerprint, state, response, expires_at) VALUES ($1, $2, $3, $4, 'in_flight', NULL, $5)
-             ON CONFLICT (tool, key) DO UPDATE SET principal = EXCLUDED.principal, fingerprint = EXCLUDED.fingerprint, state = 'in_flight', response = NULL, expires_at = EXCLUDED.expires_at
+            `INSERT INTO oap_idempotency (tool, key, principal, fingerprint, state, response, expires_at, owner, lease_expires) VALUES ($1, $2, $3, $4, 'in_flight', NULL, $5, $7, $8)
+             ON CONFLICT (tool, key) DO UPDATE SET principal = EXCLUDED.principal, fingerprint = EXCLUDED.fingerprint, state = 'in_flight', response = NULL, expires_at = EXCLUDED.expires_at,
+               owner = EXCLUDED.owner, lease_expires = EXCLUDED.lease_expires
              WHERE oap_idempotency.expires_at <= $6
+                OR ($9::boolean AND oap_idempotency.state = 'in_flight' AND oap_idempotency.lease_expires IS NOT NULL AND oap_idempotency.lease_expires <= $6
+                    AND oap_idempotency.fingerprint = EXCLUDED.fingerprint)
              RETURNING 1 AS reserved`,
-            [T, keyText(key), key.slice(0, Math.max(0, key.indexOf("\u0000"))), fingerprint, Math.trunc(expiresAtMs), Math.trunc(nowMs)],
+            [
+              T,
+              keyText(key),
+              key.slice(0, Math.max(0, key.indexOf("\u0000"))),
+              fingerprint,
+              Math.trunc(expiresAtMs),
+              Math.trunc(nowMs),
+              options?.lease.owner ?? null,
+              options === undefined ? null : Math.trunc(options.lease.expiresAtMs),
+              options?.takeover === true,
+            ],
           );
           if (r.rowCount === 1) {
             this.#maybeSweep(nowMs);
             return undefined;
           }
-          const row = (await q("read an idempotency record", "SELECT fingerprint, state, response, expires_at FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)])).rows[0] as
-            | { fingerprint: string; state: string; response: string | null; expires_at: string }
+          const row = (await q("read an idempotency record", "SELECT fingerprint, state, response, expires_at, owner, lease_expires FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)])).rows[0] as
+            | { fingerprint: string; state: string; response: string | null; expires_at: string; owner: string | null; lease_expires: string | null }
             | undefined;
           // Released between the two statements: try again.
           if (row === undefined && attempt < 5) continue;
           if (row === undefined) throw unavailable("reserve an idempotency key", new Error("the record kept changing"));
-          const rec: IdempotencyRecord = { fingerprint: row.fingerprint, state: row.state === "completed" ? "completed" : "in_flight", expiresAtMs: Number(row.expires_at) };
+          const base: IdempotencyRecord = { fingerprint: row.fingerprint, state: row.state === "completed" ? "completed" : "in_flight", expiresAtMs: Number(row.expires_at) };
+          const rec = row.owner === null || row.lease_expires === null ? base : { ...base, lease: { owner: row.owner, expiresAtMs: Number(row.lease_expires) } };
           return row.response === null ? rec : { ...rec, response: JSON.parse(row.response) as JsonObject };
         }
       },
-      complete: async (key, response) => {
-        await q("complete an idempotency key", "UPDATE oap_idempotency SET state = 'completed', response = $3 WHERE tool = $1 AND key = $2", [T, keyText(key), JSON.stringify(response)]);
+      renew: async (key, owner, leaseExpiresAtMs) =>
+        (await q("renew an idempotency lease", "UPDATE oap_idempotency SET lease_expires = $4 WHERE tool = $1 AND key = $2 AND owner = $3 AND state = 'in_flight'", [T, keyText(key), owner, Math.trunc(leaseExpiresAtMs)])).rowCount === 1,
+      complete: async (key, response, owner) => {
+        const r = await q("complete an idempotency key", "UPDATE oap_idempotency SET state = 'completed', response = $3 WHERE tool = $1 AND key = $2 AND ($4::text IS NULL OR owner IS NULL OR owner = $4)", [
+          T,
+          keyText(key),
+          JSON.stringify(response),
+          owner ?? null,
+        ]);
+        if (r.rowCount === 1 || owner === undefined) return;
+        const holder = ((await q("read an idempotency record", "SELECT owner FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)])).rows[0] as { owner: string | null } | undefined)?.owner;
+        if (holder !== undefined && holder !== null && holder !== owner) throw leaseLost(key, owner, holder);
       },
-      release: async (key) => {
-        await q("release an idempotency key", "DELETE FROM oap_idempotency WHERE tool = $1 AND key = $2", [T, keyText(key)]);
+      release: async (key, owner) => {
+        await q("release an idempotency key", "DELETE FROM oap_idempotency WHERE tool = $1 AND key = $2 AND ($3::text IS NULL OR owner IS NULL OR owner = $3)", [T, keyText(key), owner ?? null]);
       },
       deleteByPrincipal: async (principal) => (await q("erase idempotency records", "DELETE FROM oap_idempotency WHERE tool = $1 AND principal = $2", [T, principal])).rowCount ?? 0,
     };
@@ -223,32 +264,69 @@ export class PostgresOapStore implements OapStore {
     };
 
     // ---- tasks
-    const parseTask = (row: { record: string }): TaskRecord => JSON.parse(row.record) as TaskRecord;
+    type TaskRow = { readonly record: string; readonly owner: string | null; readonly lease_expires: string | null };
+    const parseTask = (row: TaskRow): TaskRecord => taskRecordOfRow(row.record, row.owner, row.lease_expires);
+    const TASK_COLUMNS = "record, owner, lease_expires";
     const terminal = [...TERMINAL_TASK_STATUSES];
     this.tasks = {
       create: (record, audit) =>
         tx("create a task", async (c) => {
           const r = await c.query(
-            "INSERT INTO oap_tasks (tool, task_id, principal, agent, status, version, expires_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            [T, record.task.task_id, record.task.principal_did, record.task.agent_did, record.task.status, record.version, record.expiresAtMs ?? null, JSON.stringify(record)],
+            "INSERT INTO oap_tasks (tool, task_id, principal, agent, status, version, expires_at, record, owner, lease_expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            [
+              T,
+              record.task.task_id,
+              record.task.principal_did,
+              record.task.agent_did,
+              record.task.status,
+              record.version,
+              record.expiresAtMs ?? null,
+              taskRecordJson(record),
+              record.lease?.owner ?? null,
+              record.lease === undefined ? null : Math.trunc(record.lease.expiresAtMs),
+            ],
           );
           if (r.rowCount !== 1) throw new OapError("ERR_OAP_CONFLICT", `task ${record.task.task_id} exists`);
           await appendAudit(c, audit);
         }),
       get: async (taskId) => {
-        const row = (await q("read a task", "SELECT record FROM oap_tasks WHERE tool = $1 AND task_id = $2", [T, taskId])).rows[0] as { record: string } | undefined;
+        const row = (await q("read a task", `SELECT ${TASK_COLUMNS} FROM oap_tasks WHERE tool = $1 AND task_id = $2`, [T, taskId])).rows[0] as TaskRow | undefined;
         return row === undefined ? undefined : parseTask(row);
+      },
+      renewLeases: async (owner, taskIds, leaseExpiresAtMs) => {
+        if (taskIds.length === 0) return [];
+        const r = await q(
+          "renew task leases",
+          "UPDATE oap_tasks SET lease_expires = $4 WHERE tool = $1 AND owner = $2 AND task_id = ANY($3::text[]) AND lease_expires IS NOT NULL AND NOT (status = ANY($5::text[])) RETURNING task_id",
+          [T, owner, [...taskIds], Math.trunc(leaseExpiresAtMs), terminal],
+        );
+        return r.rows.map((row: { task_id: string }) => row.task_id);
+      },
+      claimExpired: async (claim) => {
+        // Compare-and-set per row: a concurrent claimant waits for the row lock, then re-checks
+        // the WHERE against the new lease and skips the row.
+        const r = await q(
+          "claim tasks of lost nodes",
+          `UPDATE oap_tasks SET owner = $2, lease_expires = $3
+           WHERE tool = $1 AND NOT (status = ANY($4::text[])) AND NOT (task_id = ANY($5::text[]))
+             AND ($6::boolean OR (lease_expires IS NOT NULL AND lease_expires < $7))
+           RETURNING ${TASK_COLUMNS}`,
+          [T, claim.owner, Math.trunc(claim.leaseExpiresAtMs), terminal, [...(claim.exclude ?? [])], claim.all === true, Math.trunc(claim.nowMs)],
+        );
+        return (r.rows as TaskRow[]).map(parseTask);
       },
       update: (record, expectedVersion, audit) =>
         tx("update a task", async (c) => {
-          const r = await c.query("UPDATE oap_tasks SET status = $3, version = $4, expires_at = $5, record = $6 WHERE tool = $1 AND task_id = $2 AND version = $7", [
+          // A task that ends drops its lease (the owner stays, for the record).
+          const r = await c.query("UPDATE oap_tasks SET status = $3, version = $4, expires_at = $5, record = $6, lease_expires = CASE WHEN $8::boolean THEN NULL ELSE lease_expires END WHERE tool = $1 AND task_id = $2 AND version = $7", [
             T,
             record.task.task_id,
             record.task.status,
             record.version,
             record.expiresAtMs ?? null,
-            JSON.stringify(record),
+            taskRecordJson(record),
             expectedVersion,
+            terminal.includes(record.task.status),
           ]);
           if (r.rowCount !== 1) return false;
           if (audit !== undefined) await appendAudit(c, audit);
@@ -274,12 +352,12 @@ export class PostgresOapStore implements OapStore {
           where.push(`task_id COLLATE "C" > $${args.length}`);
         }
         args.push(query.limit + 1);
-        const rows = (await q("list tasks", `SELECT record FROM oap_tasks WHERE ${where.join(" AND ")} ORDER BY task_id COLLATE "C" LIMIT $${args.length}`, args)).rows as { record: string }[];
+        const rows = (await q("list tasks", `SELECT ${TASK_COLUMNS} FROM oap_tasks WHERE ${where.join(" AND ")} ORDER BY task_id COLLATE "C" LIMIT $${args.length}`, args)).rows as TaskRow[];
         const tasks = rows.slice(0, query.limit).map(parseTask);
         const last = tasks.at(-1);
         return rows.length > query.limit && last !== undefined ? { tasks, next: last.task.task_id } : { tasks };
       },
-      open: async () => (await q("list open tasks", "SELECT record FROM oap_tasks WHERE tool = $1 AND NOT (status = ANY($2::text[]))", [T, terminal])).rows.map(parseTask),
+      open: async () => ((await q("list open tasks", `SELECT ${TASK_COLUMNS} FROM oap_tasks WHERE tool = $1 AND NOT (status = ANY($2::text[]))`, [T, terminal])).rows as TaskRow[]).map(parseTask),
       deleteByPrincipal: async (principal) => (await q("erase tasks", "DELETE FROM oap_tasks WHERE tool = $1 AND principal = $2", [T, principal])).rowCount ?? 0,
     };
 

@@ -26,12 +26,13 @@ function killedAfterReceiptCommit(inner: OapStore): OapStore & { readonly state:
   const atomic = inner.appendReceiptCompleting?.bind(inner);
   if (atomic === undefined) throw new Error(`${inner.backend} has no appendReceiptCompleting`);
   const idempotency: PrincipalIdempotencyStore = {
-    reserve: (k, f, e, n) => inner.idempotency.reserve(k, f, e, n),
-    complete: async (k, r) => {
-      if (!state.killed) await inner.idempotency.complete(k, r);
+    reserve: (k, f, e, n, o) => inner.idempotency.reserve(k, f, e, n, o),
+    renew: async (k, owner, until) => !state.killed && (await inner.idempotency.renew(k, owner, until)),
+    complete: async (k, r, owner) => {
+      if (!state.killed) await inner.idempotency.complete(k, r, owner);
     },
-    release: async (k) => {
-      if (!state.killed) await inner.idempotency.release(k);
+    release: async (k, owner) => {
+      if (!state.killed) await inner.idempotency.release(k, owner);
     },
     deleteByPrincipal: (p) => inner.idempotency.deleteByPrincipal(p),
   };

@@ -56,8 +56,8 @@ import {
 import { clockMs, didOf, jcsDigest, oapIds, rfc3339, systemClock, systemRandom, ULID_PATTERN, type OapClock, type OapIds, type OapRandom } from "../util.js";
 import { Channel } from "../tasks/channel.js";
 import { isTaskStatus, isTerminalTaskStatus, type TaskStatus } from "../tasks/lifecycle.js";
-import { TaskManager, taskUlid, type TaskCompletion, type TaskRunContext } from "../tasks/manager.js";
-import type { AuditEntryKind, TaskJson, TaskQuery } from "../tasks/store.js";
+import { TaskManager, taskUlid, type LostTaskCause, type TaskCompletion, type TaskPatch, type TaskRunContext } from "../tasks/manager.js";
+import type { AuditEntryKind, TaskJson, TaskQuery, TaskRecord } from "../tasks/store.js";
 import { checkCallbackUrl, WebhookDispatcher } from "../webhooks/deliver.js";
 import type { WebhookSubscription } from "../webhooks/subscriptions.js";
 import { PlaneEndpoints, OAP_PLANE_PATHS } from "./plane-endpoints.js";
@@ -106,10 +106,18 @@ export const OAP_PATHS = Object.freeze({
 export interface OapToolServerOptions {
   readonly tool: OapToolDefinition;
   /**
-   * At start, fail the tasks a previous run left open (default true). Set false on a store
-   * shared by several nodes: another node may still be running them (they expire instead).
+   * At start, fail every task a previous run left open, whatever its lease says (default true:
+   * the store is this node's alone, so their owner is gone). Set false on a store shared by
+   * several nodes: another node may still be running them; they are failed only once their
+   * owner's lease expires (the sweeper's `reclaim`, at start and every interval).
    */
   readonly recoverOpenTasks?: boolean;
+  /** This node's id: the owner of its tasks' and in-flight idempotency reservations' leases (default `oap-node:<ULID>`). */
+  readonly nodeId?: string;
+  /** Task lease (ms; default 30 000), renewed every third by the owning node (docs/scale-out.md "Leases"). */
+  readonly taskLeaseMs?: number;
+  /** Lease of an in-flight idempotency reservation (ms; default 30 000), renewed every third while the call runs. */
+  readonly idempotencyLeaseMs?: number;
   /** The Tool's Ed25519 key; `kid` (default `${did}#${key.kid}`) is the DID URL responses and receipts are signed as. */
   readonly signer: OapSigner | PrivateKeyRecord;
   /** The Tool DID (default: the manifest's tool.did). */
@@ -234,6 +242,8 @@ export class OapToolServer {
   readonly replay: ReplayGuard;
   readonly keys: OapKeyResolver;
   readonly basePath: string;
+  /** This node's id (owner of task and idempotency leases). */
+  readonly nodeId: string;
   readonly #signer: OapSigner;
   readonly #o: OapToolServerOptions;
   readonly #clock: OapClock;
@@ -263,6 +273,7 @@ export class OapToolServer {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
     this.#ids = oapIds(this.#clock, this.#random);
+    this.nodeId = options.nodeId ?? `oap-node:${this.#ids.ulid()}`;
     const did = options.did ?? options.tool.manifest.tool.did;
     if (did === undefined) throw new OapError("ERR_OAP_ACTION_INVALID", `tool ${options.tool.manifest.tool.id}: no DID (give options.did or manifest tool.did)`);
     this.did = did;
@@ -286,7 +297,13 @@ export class OapToolServer {
       ids: this.#ids,
     });
     this.#limiter = options.rateLimiter ?? new RateLimiter({ clock: this.#clock });
-    this.#idem = new IdempotencyGuard({ store: this.store.idempotency, clock: this.#clock });
+    this.#idem = new IdempotencyGuard({
+      store: this.store.idempotency,
+      clock: this.#clock,
+      owner: this.nodeId,
+      ...(options.idempotencyLeaseMs === undefined ? {} : { leaseMs: options.idempotencyLeaseMs }),
+      onError: (e) => this.#log("oap.idempotency-lease-error", { message: (e as Error).message }),
+    });
     this.ledger = new ReceiptLedger({
       signer: this.#signer,
       store: this.store.receipts,
@@ -322,6 +339,9 @@ export class OapToolServer {
         if (this.#webhooks !== undefined) this.#webhooks.dispatchTask(await this.store.webhooks.all(), task);
       },
       onError: (e) => this.#log("oap.task-error", { message: (e as Error).message }),
+      owner: this.nodeId,
+      ...(options.taskLeaseMs === undefined ? {} : { leaseMs: options.taskLeaseMs }),
+      failLost: (r, cause) => this.#failLostTask(r, cause),
     });
     const gov = options.governance ?? options.tool.governance;
     this.governance = gov === undefined ? undefined : new GovernancePlane(gov, this.#clock);
@@ -502,19 +522,19 @@ export class OapToolServer {
     return this.#conformance;
   }
 
-  /** Recovers tasks left open by a previous run (→ failed) and starts the expiry sweeper. */
+  /**
+   * Fails the tasks of lost nodes — with `recoverOpenTasks` every task a previous run left open
+   * (claimed whatever its lease), on a shared store only those whose owner's lease expired — and
+   * starts the sweeper (expiry, and the same lease claim every interval).
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const open = this.#o.recoverOpenTasks === false ? [] : await this.store.tasks.open();
-    for (const r of open) {
-      if (this.tasks.isRunning(r.task.task_id)) continue;
-      await this.tasks
-        .transition(r.task.task_id, "failed", {
-          reason: "interrupted: the Tool restarted before the task finished",
-          patch: async () => ({ response: this.#signErrorEnvelope(new OapError("ERR_OAP_INTERNAL", "the task was interrupted by a restart of the Tool"), r.task.request_id) }),
-        })
-        .catch((e: unknown) => this.#log("oap.task-error", { task_id: r.task.task_id, message: (e as Error).message }));
+    try {
+      if (this.#o.recoverOpenTasks !== false) await this.tasks.reclaim({ all: true });
+      await this.tasks.reclaim();
+    } catch (e) {
+      this.#log("oap.task-error", { message: (e as Error).message });
     }
     this.tasks.startSweeper();
     this.#limiterSweep = setInterval(() => this.#limiter.sweep(), 60_000);
@@ -524,6 +544,8 @@ export class OapToolServer {
   /** Stops background work and waits for webhook deliveries in flight. */
   async close(): Promise<void> {
     if (this.#limiterSweep !== undefined) clearInterval(this.#limiterSweep);
+    // The work of open tasks stops with this process: let their leases lapse now, so another node fails them at once.
+    await this.tasks.releaseLeases().catch((e: unknown) => this.#log("oap.task-error", { message: (e as Error).message }));
     this.tasks.close();
     await this.#webhooks?.idle();
   }
@@ -864,6 +886,43 @@ export class OapToolServer {
     return a.ticket;
   }
 
+  /** The §19.1 body of the receipt of `a` (no output: a failed attempt). */
+  #receiptBody(a: Admitted, output: JsonValue | undefined, meta: ActionResultMeta, type: "invocation" | "task_completion"): ReceiptBody {
+    const cost = output === undefined ? undefined : this.#cost(a.compiled.action, meta);
+    const response: { output?: unknown; model_version?: string; cost?: { amount?: string; currency?: string } } = {};
+    if (output !== undefined) response.output = output;
+    if (meta.modelVersion !== undefined) response.model_version = meta.modelVersion;
+    if (cost !== undefined) response.cost = cost;
+    return invocationReceiptBody({
+      request: a.env,
+      response,
+      toolDid: this.did,
+      actionVersion: a.compiled.action.version,
+      policyDecisions: [policyDecisionRef(a.decision), ...a.decisions.map(policyDecisionRef)],
+      ...(meta.provenanceTagsOut === undefined ? {} : { provenanceTagsOut: meta.provenanceTagsOut }),
+      type,
+    });
+  }
+
+  /**
+   * The members of a task failed because its node is gone (a lease that expired on a shared
+   * store, or a previous run of this node): a signed error response and — when the task was
+   * created with its failure context — a `task_completion` receipt of the failed attempt (the
+   * same receipt a task failing on its own node gets); the task's wallet hold is released.
+   */
+  async #failLostTask(r: TaskRecord, cause: LostTaskCause): Promise<TaskPatch> {
+    const e = new OapError("ERR_OAP_INTERNAL", cause === "restart" ? "the task was interrupted by a restart of the Tool" : "the node running the task was lost before the task finished");
+    if (r.failure === undefined) return { response: this.#signErrorEnvelope(e, r.task.request_id) };
+    const issued = await this.ledger.issue(r.failure.receipt as unknown as ReceiptBody);
+    const hasLogs = (this.#o.logs?.length ?? 0) + (this.#o.logClients?.length ?? 0) > 0;
+    const receipt = hasLogs ? await this.ledger.anchor(issued.receipt) : issued.receipt;
+    const wallet = this.commerce?.wallet;
+    const hold = r.failure.hold;
+    if (wallet !== undefined && hold !== undefined) await Promise.resolve(wallet.release(hold)).catch((x: unknown) => this.#log("oap.wallet-error", { request_id: r.task.request_id, message: (x as Error).message }));
+    this.#log("oap.task-reclaimed", { task_id: r.task.task_id, cause, previous_owner: r.lease?.owner ?? null, receipt_id: receipt["receipt_id"] as string });
+    return { response: this.#signErrorEnvelope(e, r.task.request_id, receipt["receipt_id"] as string), receipt };
+  }
+
   /**
    * Chains, signs, stores (and anchors) the receipt. With `completion`, the receipt id is chosen
    * first, `completion.response(receiptId)` is the signed response, and it is stored as the
@@ -877,20 +936,7 @@ export class OapToolServer {
     type: "invocation" | "task_completion",
     completion?: { readonly ticket: Extract<IdempotencyTicket, { kind: "execute" }>; readonly response: (receiptId: string) => JsonObject },
   ): Promise<JsonObject> {
-    const cost = output === undefined ? undefined : this.#cost(a.compiled.action, meta);
-    const response: { output?: unknown; model_version?: string; cost?: { amount?: string; currency?: string } } = {};
-    if (output !== undefined) response.output = output;
-    if (meta.modelVersion !== undefined) response.model_version = meta.modelVersion;
-    if (cost !== undefined) response.cost = cost;
-    const body = invocationReceiptBody({
-      request: a.env,
-      response,
-      toolDid: this.did,
-      actionVersion: a.compiled.action.version,
-      policyDecisions: [policyDecisionRef(a.decision), ...a.decisions.map(policyDecisionRef)],
-      ...(meta.provenanceTagsOut === undefined ? {} : { provenanceTagsOut: meta.provenanceTagsOut }),
-      type,
-    });
+    const body = this.#receiptBody(a, output, meta, type);
     let issued;
     if (completion === undefined) {
       issued = await this.ledger.issue(body);
@@ -902,7 +948,8 @@ export class OapToolServer {
       issued = await this.ledger.issue({ ...body, receipt_id: receiptId } as ReceiptBody, {
         append: async (principal, receipt, hash, previous) => {
           if (store.appendReceiptCompleting !== undefined) {
-            await store.appendReceiptCompleting(principal, receipt, hash, previous, { key: ticket.storeKey, response: answer });
+            await store.appendReceiptCompleting(principal, receipt, hash, previous, { key: ticket.storeKey, response: answer, ...(ticket.owner === undefined ? {} : { owner: ticket.owner }) });
+            ticket.end();
           } else {
             await store.receipts.append(principal, receipt, hash, previous);
             await ticket.complete(answer);
@@ -1072,6 +1119,8 @@ export class OapToolServer {
       principal_did: a.env.principal_did,
       agent_did: a.env.agent_did,
       ...(est === undefined ? {} : { estimated_completion: new Date(clockMs(this.#clock) + est * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") }),
+      // If this node dies, the node that takes the task over fails it with this receipt.
+      failure: { receipt: this.#receiptBody(a, undefined, {}, "task_completion") as unknown as JsonObject, ...(a.hold === undefined ? {} : { hold: a.hold }) },
     });
     const task = await this.tasks.transition(created.task_id, "accepted");
     const accepted = this.#sign({

@@ -61,6 +61,21 @@ function metaOf(ctx: HandlerContext): InvocationMeta {
   return { transport: "grpc", header: (name) => ctx.requestHeader.get(name) ?? undefined, signal: ctx.signal };
 }
 
+/** Runs `fn`, answering any failure as the Connect error of its OAP error. */
+async function guarded<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw connectErrorOf(e);
+  }
+}
+
+/** Sets the OAP-Trace and OAP-Request-Id response headers of an invoke or stream outcome. */
+function annotate(ctx: HandlerContext, o: { readonly trace: Parameters<typeof formatTraceparent>[0]; readonly requestId: string }): void {
+  ctx.responseHeader.set("oap-trace", formatTraceparent(o.trace));
+  ctx.responseHeader.set("oap-request-id", o.requestId);
+}
+
 function callerMessage(ctx: HandlerContext) {
   return httpMessage({ method: ctx.requestMethod, url: ctx.url, headers: ctx.requestHeader });
 }
@@ -79,51 +94,29 @@ export function oapToolServiceRoutes(servers: OapToolServer | readonly OapToolSe
     router.service(ToolService, {
       async invoke(req: RequestEnvelope, ctx) {
         const server = pick(ctx);
-        let json: JsonObject;
-        try {
-          json = requestEnvelopeToJson(req);
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
-        const o = await server.invoke(json, metaOf(ctx));
-        ctx.responseHeader.set("oap-trace", formatTraceparent(o.trace));
-        ctx.responseHeader.set("oap-request-id", o.requestId);
+        const o = await server.invoke(await guarded(() => requestEnvelopeToJson(req)), metaOf(ctx));
+        annotate(ctx, o);
         if (o.kind === "error") throw connectErrorOf(o.cause);
         return responseEnvelopeFromJson(o.body);
       },
       async *stream(req: RequestEnvelope, ctx) {
         const server = pick(ctx);
-        let json: JsonObject;
-        try {
-          json = requestEnvelopeToJson(req);
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
-        const o = await server.openStream(json, metaOf(ctx));
-        ctx.responseHeader.set("oap-trace", formatTraceparent(o.trace));
-        ctx.responseHeader.set("oap-request-id", o.requestId);
+        const o = await server.openStream(await guarded(() => requestEnvelopeToJson(req)), metaOf(ctx));
+        annotate(ctx, o);
         if (o.kind === "error") throw connectErrorOf(o.cause);
         for await (const ev of o.events) yield streamEventFromJson(ev);
       },
       async getTask(req: GetTaskRequest, ctx) {
         const server = pick(ctx);
-        try {
-          return taskFromJson(await server.getTask(req.taskId ?? "", await server.authenticateCaller(callerMessage(ctx))));
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
+        return guarded(async () => taskFromJson(await server.getTask(req.taskId ?? "", await server.authenticateCaller(callerMessage(ctx)))));
       },
       async cancelTask(req: CancelTaskRequest, ctx) {
         const server = pick(ctx);
-        try {
-          return taskFromJson(await server.cancelTask(oapMessageToJson(CancelTaskRequestSchema, req)));
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
+        return guarded(async () => taskFromJson(await server.cancelTask(oapMessageToJson(CancelTaskRequestSchema, req))));
       },
       async listTasks(req: ListTasksRequest, ctx) {
         const server = pick(ctx);
-        try {
+        return guarded(async () => {
           const out = await server.listTasks(
             {
               ...(req.principalDid === undefined ? {} : { principal_did: req.principalDid }),
@@ -134,27 +127,16 @@ export function oapToolServiceRoutes(servers: OapToolServer | readonly OapToolSe
             await server.authenticateCaller(callerMessage(ctx)),
           );
           return oapMessageFromJson(ListTasksResponseSchema, out);
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
+        });
       },
       async *watchTask(req: WatchTaskRequest, ctx) {
         const server = pick(ctx);
-        let events;
-        try {
-          events = await server.watchTask(req.taskId ?? "", req.afterSeq ?? 0, await server.authenticateCaller(callerMessage(ctx)), ctx.signal);
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
+        const events = await guarded(async () => server.watchTask(req.taskId ?? "", req.afterSeq ?? 0, await server.authenticateCaller(callerMessage(ctx)), ctx.signal));
         for await (const ev of events) yield oapMessageFromJson(TaskEventSchema, { seq: ev.seq, task: ev.task as unknown as JsonObject });
       },
       async provideInput(req: ProvideInputRequest, ctx) {
         const server = pick(ctx);
-        try {
-          return taskFromJson(await server.provideInput(oapMessageToJson(ProvideInputRequestSchema, req)));
-        } catch (e) {
-          throw connectErrorOf(e);
-        }
+        return guarded(async () => taskFromJson(await server.provideInput(oapMessageToJson(ProvideInputRequestSchema, req))));
       },
     });
 }

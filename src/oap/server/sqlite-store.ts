@@ -13,17 +13,22 @@
  * the audit entry in the same savepoint, an idempotency reservation a read-and-insert, a nonce an
  * upsert. Reads are direct and see committed data only.
  *
+ * Leases (docs/scale-out.md "Leases"): tasks and `in_flight` idempotency records carry `owner`
+ * and `lease_expires` columns (added to files created before them at open: `ALTER TABLE … ADD
+ * COLUMN` when `PRAGMA table_info` lacks them). Renewals, claims and takeovers are conditional
+ * writes inside the serialised write transaction, so they are compare-and-sets.
+ *
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { JsonObject } from "../../json/types.js";
 import { withAnchors, type ReceiptAnchor } from "../anchors.js";
 import { OapError } from "../errors.js";
-import type { IdempotencyRecord } from "../idempotency.js";
+import { leaseExpired, leaseLost, type IdempotencyRecord } from "../idempotency.js";
 import type { ReceiptStore } from "../receipts.js";
 import type { NonceStore } from "../replay.js";
-import { TERMINAL_TASK_STATUSES } from "../tasks/lifecycle.js";
-import type { AuditEntry, AuditEntryInput, AuditLog, TaskPage, TaskQuery, TaskRecord, TaskStore } from "../tasks/store.js";
+import { isTerminalTaskStatus, TERMINAL_TASK_STATUSES } from "../tasks/lifecycle.js";
+import { taskRecordJson as taskJson, taskRecordOfRow, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
 import type { OapSubscription } from "../commerce/subscriptions.js";
 import type { ConsentRecord } from "../commerce/consent.js";
@@ -42,12 +47,13 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS oap_nonces (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS oap_nonces_expires ON oap_nonces (expires_at);
   CREATE TABLE IF NOT EXISTS oap_idempotency (
-    key TEXT PRIMARY KEY, principal TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL, response TEXT, expires_at INTEGER NOT NULL);
+    key TEXT PRIMARY KEY, principal TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL, response TEXT, expires_at INTEGER NOT NULL,
+    owner TEXT, lease_expires INTEGER);
   CREATE INDEX IF NOT EXISTS oap_idempotency_principal ON oap_idempotency (principal);
   CREATE TABLE IF NOT EXISTS oap_audit (principal TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (principal, seq));
   CREATE TABLE IF NOT EXISTS oap_tasks (
     task_id TEXT PRIMARY KEY, principal TEXT NOT NULL, agent TEXT NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL,
-    expires_at INTEGER, record TEXT NOT NULL);
+    expires_at INTEGER, record TEXT NOT NULL, owner TEXT, lease_expires INTEGER);
   CREATE INDEX IF NOT EXISTS oap_tasks_principal ON oap_tasks (principal, task_id);
   CREATE INDEX IF NOT EXISTS oap_tasks_status ON oap_tasks (status);
   CREATE TABLE IF NOT EXISTS oap_webhooks (id TEXT PRIMARY KEY, principal TEXT, owner TEXT NOT NULL, record TEXT NOT NULL);
@@ -55,6 +61,36 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS oap_commerce (kind TEXT NOT NULL, id TEXT NOT NULL, principal TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (kind, id));
   CREATE INDEX IF NOT EXISTS oap_commerce_principal ON oap_commerce (kind, principal);
 `;
+
+/** Columns added after the first release of the schema, by table: files created before get them at open. */
+const ADDED_COLUMNS: Readonly<Record<string, readonly (readonly [string, string])[]>> = Object.freeze({
+  oap_tasks: [
+    ["owner", "TEXT"],
+    ["lease_expires", "INTEGER"],
+  ],
+  oap_idempotency: [
+    ["owner", "TEXT"],
+    ["lease_expires", "INTEGER"],
+  ],
+});
+
+/** Brings a file created by an older build to the current columns (idempotent), then the indexes on them. */
+function evolveSchema(db: DatabaseSync): void {
+  for (const [table, columns] of Object.entries(ADDED_COLUMNS)) {
+    const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of columns) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS oap_tasks_lease ON oap_tasks (lease_expires) WHERE lease_expires IS NOT NULL");
+}
+
+/** A task row: the record JSON, with the lease columns while it is leased. */
+interface TaskRow {
+  readonly record: string;
+  readonly owner: string | null;
+  readonly lease_expires: number | bigint | null;
+}
+
+const taskOfRow = (row: TaskRow): TaskRecord => taskRecordOfRow(row.record, row.owner, row.lease_expires);
 
 /** {@link OapStore} in one SQLite file. */
 export class SqliteOapStore implements OapStore {
@@ -133,6 +169,7 @@ export class SqliteOapStore implements OapStore {
     try {
       this.#db = new DatabaseSync(path);
       this.#db.exec(SCHEMA);
+      evolveSchema(this.#db);
     } catch (cause) {
       throw new OapError("ERR_OAP_INTERNAL", `cannot open the OAP store ${path}: ${(cause as Error).message}`, { cause });
     }
@@ -141,6 +178,13 @@ export class SqliteOapStore implements OapStore {
     const tx = <T>(fn: () => T): Promise<T> => this.#write(fn);
 
     const iDone = p("UPDATE oap_idempotency SET state = 'completed', response = ? WHERE key = ?");
+    const iOwner = p("SELECT owner FROM oap_idempotency WHERE key = ?");
+    /** Completion fencing: refuses when the record is another owner's (taken over). */
+    const fence = (key: string, owner: string | undefined): void => {
+      if (owner === undefined) return;
+      const holder = (iOwner.get(key) as { owner: string | null } | undefined)?.owner ?? null;
+      if (holder !== null && holder !== owner) throw leaseLost(key, owner, holder);
+    };
 
     // ---- receipts
     const rHead = p("SELECT hash, seq FROM oap_receipts WHERE principal = ? ORDER BY seq DESC LIMIT 1");
@@ -158,6 +202,7 @@ export class SqliteOapStore implements OapStore {
     };
     this.#appendAndComplete = (principal, receipt, hash, previous, completion) =>
       tx(() => {
+        fence(completion.key, completion.owner);
         appendReceipt(principal, receipt, hash, previous);
         iDone.run(JSON.stringify(completion.response), completion.key);
       });
@@ -191,31 +236,41 @@ export class SqliteOapStore implements OapStore {
     };
 
     // ---- idempotency
-    const iGet = p("SELECT fingerprint, state, response, expires_at FROM oap_idempotency WHERE key = ?");
-    const iPut = p("INSERT INTO oap_idempotency (key, principal, fingerprint, state, response, expires_at) VALUES (?, ?, ?, 'in_flight', NULL, ?) ON CONFLICT (key) DO UPDATE SET principal = excluded.principal, fingerprint = excluded.fingerprint, state = 'in_flight', response = NULL, expires_at = excluded.expires_at");
+    const iGet = p("SELECT fingerprint, state, response, expires_at, owner, lease_expires FROM oap_idempotency WHERE key = ?");
+    const iPut = p(
+      "INSERT INTO oap_idempotency (key, principal, fingerprint, state, response, expires_at, owner, lease_expires) VALUES (?, ?, ?, 'in_flight', NULL, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET principal = excluded.principal, fingerprint = excluded.fingerprint, state = 'in_flight', response = NULL, expires_at = excluded.expires_at, owner = excluded.owner, lease_expires = excluded.lease_expires",
+    );
+    const iRenew = p("UPDATE oap_idempotency SET lease_expires = ? WHERE key = ? AND owner = ? AND state = 'in_flight'");
     const iDel = p("DELETE FROM oap_idempotency WHERE key = ?");
+    const iDelOwned = p("DELETE FROM oap_idempotency WHERE key = ? AND (owner IS NULL OR owner = ?)");
     const iDelP = p("DELETE FROM oap_idempotency WHERE principal = ?");
     const iSweep = p("DELETE FROM oap_idempotency WHERE expires_at <= ?");
     let reserves = 0;
     this.idempotency = {
-      reserve: (key, fingerprint, expiresAtMs, nowMs) =>
+      reserve: (key, fingerprint, expiresAtMs, nowMs, options) =>
         tx(() => {
-          const row = iGet.get(key) as { fingerprint: string; state: string; response: string | null; expires_at: number } | undefined;
+          const row = iGet.get(key) as { fingerprint: string; state: string; response: string | null; expires_at: number; owner: string | null; lease_expires: number | null } | undefined;
           if (row !== undefined && Number(row.expires_at) > nowMs) {
-            const rec: IdempotencyRecord = { fingerprint: row.fingerprint, state: row.state === "completed" ? "completed" : "in_flight", expiresAtMs: Number(row.expires_at) };
-            return row.response === null ? rec : { ...rec, response: JSON.parse(row.response) as JsonObject };
+            const base: IdempotencyRecord = { fingerprint: row.fingerprint, state: row.state === "completed" ? "completed" : "in_flight", expiresAtMs: Number(row.expires_at) };
+            const leased = row.owner === null || row.lease_expires === null ? base : { ...base, lease: { owner: row.owner, expiresAtMs: Number(row.lease_expires) } };
+            const rec = row.response === null ? leased : { ...leased, response: JSON.parse(row.response) as JsonObject };
+            // Taken over (compare-and-set: this read and the write below are one serialised transaction).
+            if (!(options?.takeover === true && leaseExpired(rec, fingerprint, nowMs))) return rec;
           }
-          iPut.run(key, key.slice(0, Math.max(0, key.indexOf("\u0000"))), fingerprint, expiresAtMs);
+          iPut.run(key, key.slice(0, Math.max(0, key.indexOf("\u0000"))), fingerprint, expiresAtMs, options?.lease.owner ?? null, options?.lease.expiresAtMs ?? null);
           if (++reserves % 1024 === 0) iSweep.run(nowMs);
           return undefined;
         }),
-      complete: (key, response) =>
+      renew: (key, owner, leaseExpiresAtMs) => tx(() => Number(iRenew.run(leaseExpiresAtMs, key, owner).changes) === 1),
+      complete: (key, response, owner) =>
         tx(() => {
+          fence(key, owner);
           iDone.run(JSON.stringify(response), key);
         }),
-      release: (key) =>
+      release: (key, owner) =>
         tx(() => {
-          iDel.run(key);
+          if (owner === undefined) iDel.run(key);
+          else iDelOwned.run(key, owner);
         }),
       deleteByPrincipal: (principal) => tx(() => Number(iDelP.run(principal).changes)),
     };
@@ -237,27 +292,50 @@ export class SqliteOapStore implements OapStore {
     };
 
     // ---- tasks
-    const tInsert = p("INSERT INTO oap_tasks (task_id, principal, agent, status, version, expires_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    const tGet = p("SELECT record FROM oap_tasks WHERE task_id = ?");
-    const tUpdate = p("UPDATE oap_tasks SET status = ?, version = ?, expires_at = ?, record = ? WHERE task_id = ? AND version = ?");
+    const tInsert = p("INSERT INTO oap_tasks (task_id, principal, agent, status, version, expires_at, record, owner, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const tGet = p("SELECT record, owner, lease_expires FROM oap_tasks WHERE task_id = ?");
+    // A task that ends drops its lease (the owner column stays, for the record).
+    const tUpdate = p("UPDATE oap_tasks SET status = ?, version = ?, expires_at = ?, record = ?, lease_expires = CASE WHEN ? = 1 THEN NULL ELSE lease_expires END WHERE task_id = ? AND version = ?");
     const terminal = TERMINAL_TASK_STATUSES.map((s) => `'${s}'`).join(", ");
-    const tOpen = p(`SELECT record FROM oap_tasks WHERE status NOT IN (${terminal})`);
+    const tOpen = p(`SELECT task_id, record, owner, lease_expires FROM oap_tasks WHERE status NOT IN (${terminal})`);
+    const tRenew = p(`UPDATE oap_tasks SET lease_expires = ? WHERE task_id = ? AND owner = ? AND lease_expires IS NOT NULL AND status NOT IN (${terminal})`);
+    const tExpired = p(`SELECT task_id, record, owner, lease_expires FROM oap_tasks WHERE lease_expires IS NOT NULL AND lease_expires < ? AND status NOT IN (${terminal})`);
+    const tClaim = p("UPDATE oap_tasks SET owner = ?, lease_expires = ? WHERE task_id = ?");
     const tDelP = p("DELETE FROM oap_tasks WHERE principal = ?");
-    const parseTask = (row: { record: string }): TaskRecord => JSON.parse(row.record) as TaskRecord;
+    const parseTask = (row: TaskRow): TaskRecord => taskOfRow(row);
     this.tasks = {
       create: (record, audit) =>
         tx(() => {
           if (tGet.get(record.task.task_id) !== undefined) throw new OapError("ERR_OAP_CONFLICT", `task ${record.task.task_id} exists`);
-          tInsert.run(record.task.task_id, record.task.principal_did, record.task.agent_did, record.task.status, record.version, record.expiresAtMs ?? null, JSON.stringify(record));
+          tInsert.run(
+            record.task.task_id,
+            record.task.principal_did,
+            record.task.agent_did,
+            record.task.status,
+            record.version,
+            record.expiresAtMs ?? null,
+            taskJson(record),
+            record.lease?.owner ?? null,
+            record.lease?.expiresAtMs ?? null,
+          );
           appendAudit(audit);
         }),
       get: (taskId) => {
-        const row = tGet.get(taskId) as { record: string } | undefined;
+        const row = tGet.get(taskId) as TaskRow | undefined;
         return row === undefined ? undefined : parseTask(row);
       },
+      renewLeases: (owner, taskIds, leaseExpiresAtMs) => tx(() => taskIds.filter((id) => Number(tRenew.run(leaseExpiresAtMs, id, owner).changes) === 1)),
+      claimExpired: (claim) =>
+        tx(() => {
+          const exclude = new Set(claim.exclude ?? []);
+          const candidates = (claim.all === true ? tOpen.all() : tExpired.all(claim.nowMs)) as unknown as (TaskRow & { task_id: string })[];
+          const rows = candidates.filter((r) => !exclude.has(r.task_id));
+          for (const r of rows) tClaim.run(claim.owner, claim.leaseExpiresAtMs, r.task_id);
+          return rows.map((r) => ({ ...taskOfRow(r), lease: { owner: claim.owner, expiresAtMs: claim.leaseExpiresAtMs } }));
+        }),
       update: (record, expectedVersion, audit) =>
         tx(() => {
-          const { changes } = tUpdate.run(record.task.status, record.version, record.expiresAtMs ?? null, JSON.stringify(record), record.task.task_id, expectedVersion);
+          const { changes } = tUpdate.run(record.task.status, record.version, record.expiresAtMs ?? null, taskJson(record), isTerminalTaskStatus(record.task.status) ? 1 : 0, record.task.task_id, expectedVersion);
           if (Number(changes) !== 1) return false;
           if (audit !== undefined) appendAudit(audit);
           return true;
@@ -281,13 +359,13 @@ export class SqliteOapStore implements OapStore {
           where.push("task_id > ?");
           args.push(query.after);
         }
-        const sql = `SELECT record FROM oap_tasks ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY task_id LIMIT ?`;
-        const rows = db.prepare(sql).all(...args, query.limit + 1) as { record: string }[];
+        const sql = `SELECT record, owner, lease_expires FROM oap_tasks ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY task_id LIMIT ?`;
+        const rows = db.prepare(sql).all(...args, query.limit + 1) as unknown as TaskRow[];
         const tasks = rows.slice(0, query.limit).map(parseTask);
         const last = tasks.at(-1);
         return rows.length > query.limit && last !== undefined ? { tasks, next: last.task.task_id } : { tasks };
       },
-      open: () => (tOpen.all() as { record: string }[]).map(parseTask),
+      open: () => (tOpen.all() as unknown as TaskRow[]).map(parseTask),
       deleteByPrincipal: (principal) => tx(() => Number(tDelP.run(principal).changes)),
     };
 

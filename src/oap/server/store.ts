@@ -7,7 +7,7 @@
  * @module
  */
 import type { JsonObject } from "../../json/types.js";
-import { MemoryIdempotencyStore, type IdempotencyRecord, type IdempotencyStore } from "../idempotency.js";
+import { leaseLost, MemoryIdempotencyStore, type IdempotencyRecord, type IdempotencyReserveOptions, type IdempotencyStore } from "../idempotency.js";
 import { MemoryReceiptStore, type ReceiptStore } from "../receipts.js";
 import { MemoryNonceStore, type NonceStore } from "../replay.js";
 import { MemoryAuditLog, MemoryTaskStore, type AuditLog, type MaybePromise, type TaskStore } from "../tasks/store.js";
@@ -61,8 +61,8 @@ export class PrincipalIndexedIdempotencyStore implements PrincipalIdempotencySto
     this.#inner = inner;
   }
 
-  async reserve(key: string, fingerprint: string, expiresAtMs: number, nowMs: number): Promise<IdempotencyRecord | undefined> {
-    const r = await this.#inner.reserve(key, fingerprint, expiresAtMs, nowMs);
+  async reserve(key: string, fingerprint: string, expiresAtMs: number, nowMs: number, options?: IdempotencyReserveOptions): Promise<IdempotencyRecord | undefined> {
+    const r = await this.#inner.reserve(key, fingerprint, expiresAtMs, nowMs, options);
     if (r === undefined) {
       const principal = key.slice(0, key.indexOf("\u0000"));
       let set = this.#byPrincipal.get(principal);
@@ -71,11 +71,14 @@ export class PrincipalIndexedIdempotencyStore implements PrincipalIdempotencySto
     }
     return r;
   }
-  complete(key: string, response: JsonObject): MaybePromise<void> {
-    return this.#inner.complete(key, response);
+  renew(key: string, owner: string, leaseExpiresAtMs: number): MaybePromise<boolean> {
+    return this.#inner.renew(key, owner, leaseExpiresAtMs);
   }
-  release(key: string): MaybePromise<void> {
-    return this.#inner.release(key);
+  complete(key: string, response: JsonObject, owner?: string): MaybePromise<void> {
+    return this.#inner.complete(key, response, owner);
+  }
+  release(key: string, owner?: string): MaybePromise<void> {
+    return this.#inner.release(key, owner);
   }
   async deleteByPrincipal(principalDid: string): Promise<number> {
     const keys = this.#byPrincipal.get(principalDid) ?? new Set();
@@ -102,8 +105,9 @@ export interface OapStore {
    * Appends a receipt (as {@link ReceiptStore.append}: compare-and-set on `previous`) and marks
    * the idempotency reservation `completion.key` completed with `completion.response`, in ONE
    * transaction: a node killed after the receipt is durable cannot leave its key `in_flight`
-   * (a retry with the same key gets the stored response). Optional: without it the engine
-   * appends, then completes.
+   * (a retry with the same key gets the stored response). With `completion.owner` nothing is
+   * written when another node took the reservation over (ERR_OAP_IDEMPOTENCY_LEASE_LOST): one
+   * receipt per idempotent call. Optional: without it the engine appends, then completes.
    */
   appendReceiptCompleting?(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): MaybePromise<void>;
   close(): MaybePromise<void>;
@@ -115,24 +119,29 @@ export interface IdempotencyCompletion {
   readonly key: string;
   /** The signed response envelope to store. */
   readonly response: JsonObject;
+  /** The reservation's lease owner (this node): refused when the record is another owner's. */
+  readonly owner?: string;
 }
 
 /** Everything in memory (tests, ephemeral tools). */
 export class MemoryOapStore implements OapStore {
   readonly receipts: ReceiptStore = new MemoryReceiptStore();
   readonly nonces: NonceStore = new MemoryNonceStore();
-  readonly idempotency: PrincipalIdempotencyStore = new PrincipalIndexedIdempotencyStore();
+  readonly #idempotency = new MemoryIdempotencyStore();
+  readonly idempotency: PrincipalIdempotencyStore = new PrincipalIndexedIdempotencyStore(this.#idempotency);
   readonly audit: AuditLog = new MemoryAuditLog();
   readonly tasks: TaskStore = new MemoryTaskStore(this.audit);
   readonly webhooks: WebhookSubscriptionStore = new MemoryWebhookSubscriptionStore();
   readonly incidents: PublishedIncidentStore = new MemoryPublishedIncidentStore();
   readonly commerce: OapCommerceStores = { subscriptions: new MemorySubscriptionStore(), consents: new MemoryConsentStore(), disputes: new MemoryDisputeStore() };
   readonly backend = "memory";
-  /** Both writes happen synchronously (nothing else can run in between). */
+  /** The owner check and both writes happen synchronously (nothing else can run in between). */
   appendReceiptCompleting(principalDid: string, receipt: JsonObject, hash: string, previous: string, completion: IdempotencyCompletion): MaybePromise<void> {
+    const holder = this.#idempotency.get(completion.key)?.lease?.owner;
+    if (completion.owner !== undefined && holder !== undefined && holder !== completion.owner) throw leaseLost(completion.key, completion.owner, holder);
     const appended = this.receipts.append(principalDid, receipt, hash, previous);
-    if (appended instanceof Promise) return appended.then(() => this.idempotency.complete(completion.key, completion.response));
-    return this.idempotency.complete(completion.key, completion.response);
+    if (appended instanceof Promise) return appended.then(() => this.idempotency.complete(completion.key, completion.response, completion.owner));
+    return this.idempotency.complete(completion.key, completion.response, completion.owner);
   }
   close(): void {}
 }

@@ -8,6 +8,15 @@
  * Watchers in this process are woken by the transition itself; the store is also re-read every
  * `pollIntervalMs`, so a watcher sees transitions written by another process sharing the store.
  *
+ * Ownership (docs/scale-out.md "Leases"): every task is created with a lease held by this
+ * manager's `owner` (the node), renewed every third of `leaseMs` while the task is open here. A
+ * node that dies stops renewing; {@link TaskManager.reclaim} on any other node (the sweeper runs
+ * it every interval) takes over the tasks whose lease expired — a compare-and-set in the store —
+ * and fails them (their work was in the dead process and cannot resume). A single node's restart
+ * recovery is the same claim over every open task (`reclaim({all: true})`). A task whose lease
+ * this node can no longer renew (taken over, or ended on another node: a cancel) has its local
+ * work aborted.
+ *
  * @module
  */
 import { EventEmitter } from "node:events";
@@ -18,7 +27,13 @@ import { OapError } from "../errors.js";
 import { clockMs, oapIds, rfc3339, systemClock, type OapClock, type OapIds } from "../util.js";
 import { Channel } from "./channel.js";
 import { assertTransition, isTerminalTaskStatus, TaskTransitionError, type TaskStatus } from "./lifecycle.js";
-import type { AuditEntryInput, TaskJson, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskTransitionJson } from "./store.js";
+import type { AuditEntryInput, TaskFailureContext, TaskJson, TaskPage, TaskQuery, TaskRecord, TaskStore, TaskTransitionJson } from "./store.js";
+
+/** Default task lease (ms); the owner renews it every third. */
+export const OAP_DEFAULT_TASK_LEASE_MS = 30_000;
+
+/** The members a finished task may gain (the signed response, the receipt, what it asks for). */
+export type TaskPatch = Partial<Pick<TaskJson, "input_required" | "response" | "receipt">>;
 
 /** What a task is created from. */
 export interface TaskInit {
@@ -28,6 +43,8 @@ export interface TaskInit {
   readonly agent_did: string;
   /** RFC 3339 estimate (§9.2 `estimated_completion`). */
   readonly estimated_completion?: string;
+  /** How another node fails the task with a receipt when this node is lost (stored with the task). */
+  readonly failure?: TaskFailureContext;
 }
 
 /** What a task asks for in `awaiting_input` (`input_required`). */
@@ -75,7 +92,25 @@ export interface TaskManagerOptions {
   /** Called after every persisted transition (webhooks, logs); failures go to `onError`. */
   readonly onTransition?: (task: TaskJson, transition: TaskTransitionJson) => void | Promise<void>;
   readonly onError?: (error: unknown) => void;
+  /** This node's id, the owner of the tasks it creates (default: a fresh `oap-node:<ULID>`). */
+  readonly owner?: string;
+  /** Task lease (ms, default {@link OAP_DEFAULT_TASK_LEASE_MS}), renewed every third while the task is open here. */
+  readonly leaseMs?: number;
+  /**
+   * The members of a task taken over from a lost node (or left open by a previous run) as it is
+   * failed: the signed error response and, when the record has a failure context, the receipt.
+   */
+  readonly failLost?: (record: TaskRecord, cause: LostTaskCause) => Promise<TaskPatch>;
 }
+
+/** Why {@link TaskManager.reclaim} fails a task: its node's lease expired, or the (single) node restarted. */
+export type LostTaskCause = "node_lost" | "restart";
+
+/** The transition reason of a reclaimed task, by cause. */
+export const LOST_TASK_REASONS: Readonly<Record<LostTaskCause, string>> = Object.freeze({
+  node_lost: "node lost: the node running the task stopped renewing its lease",
+  restart: "interrupted: the Tool restarted before the task finished",
+});
 
 /** The task id's ULID (the last segment of `urn:oap:task:<ULID>`). */
 export function taskUlid(taskId: string): string {
@@ -92,14 +127,27 @@ export class TaskManager {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #running = new Map<string, AbortController>();
   readonly #waiters = new Map<string, { resolve: (v: JsonValue) => void; reject: (e: unknown) => void }>();
+  /** Open tasks this manager owns (created here, not ended): their leases are renewed. */
+  readonly #held = new Set<string>();
+  readonly #leaseMs: number;
+  /** This node's id (the owner of its tasks' leases). */
+  readonly owner: string;
   #sweeper: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: TaskManagerOptions) {
     this.#o = options;
     this.store = options.store;
     this.#clock = options.clock ?? systemClock;
     this.#ids = options.ids ?? oapIds(this.#clock);
+    this.owner = options.owner ?? `oap-node:${this.#ids.ulid()}`;
+    this.#leaseMs = Math.max(3, options.leaseMs ?? OAP_DEFAULT_TASK_LEASE_MS);
     this.#events.setMaxListeners(0);
+  }
+
+  /** The lease (ms) of the tasks this manager creates. */
+  get leaseMs(): number {
+    return this.#leaseMs;
   }
 
   async #locked<T>(taskId: string, fn: () => Promise<T>): Promise<T> {
@@ -141,9 +189,81 @@ export class TaskManager {
       updated_at: at,
       transitions: [first],
     };
-    await this.store.create({ task, version: 1, expiresAtMs: now.getTime() + (this.#o.ttlMs ?? 86_400_000) }, this.#audit(task, first, null));
+    const record: TaskRecord = {
+      task,
+      version: 1,
+      expiresAtMs: now.getTime() + (this.#o.ttlMs ?? 86_400_000),
+      lease: { owner: this.owner, expiresAtMs: now.getTime() + this.#leaseMs },
+      ...(init.failure === undefined ? {} : { failure: init.failure }),
+    };
+    await this.store.create(record, this.#audit(task, first, null));
+    this.#hold(taskId);
     await this.#after(task, first);
     return task;
+  }
+
+  #hold(taskId: string): void {
+    this.#held.add(taskId);
+    if (this.#heartbeat !== undefined) return;
+    this.#heartbeat = setInterval(() => void this.renewLeases().catch((e: unknown) => this.#o.onError?.(e)), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    this.#heartbeat.unref();
+  }
+
+  #unhold(taskId: string): void {
+    this.#held.delete(taskId);
+    if (this.#held.size === 0 && this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  /**
+   * Renews the leases of the open tasks this node owns (the heartbeat does this every third of
+   * the lease). A task whose lease could not be renewed was taken over or ended on another node:
+   * its local work is aborted. Returns the ids lost.
+   */
+  async renewLeases(): Promise<string[]> {
+    const ids = [...this.#held];
+    if (ids.length === 0) return [];
+    const renewed = new Set(await this.store.renewLeases(this.owner, ids, clockMs(this.#clock) + this.#leaseMs));
+    const lost = ids.filter((id) => !renewed.has(id) && this.#held.has(id));
+    for (const id of lost) {
+      this.#unhold(id);
+      const gone = new OapError("ERR_OAP_CONFLICT", `task ${id} is no longer owned by this node (taken over or ended elsewhere)`, { details: { task_id: id } });
+      this.#running.get(id)?.abort(gone);
+      this.#running.delete(id);
+      const w = this.#waiters.get(id);
+      this.#waiters.delete(id);
+      w?.reject(gone);
+    }
+    return lost;
+  }
+
+  /**
+   * Takes over the open tasks whose owner's lease expired (with `all`: every open task not
+   * owned here — only for a store no other live node uses, i.e. a single node's restart) and
+   * fails them with `failLost`'s members. Returns the failed tasks.
+   */
+  async reclaim(options: { readonly all?: boolean } = {}): Promise<TaskJson[]> {
+    const now = clockMs(this.#clock);
+    const claimed = await this.store.claimExpired({ owner: this.owner, nowMs: now, leaseExpiresAtMs: now + this.#leaseMs, exclude: [...this.#held], ...(options.all === true ? { all: true } : {}) });
+    const cause: LostTaskCause = options.all === true ? "restart" : "node_lost";
+    const out: TaskJson[] = [];
+    for (const r of claimed) {
+      try {
+        const failLost = this.#o.failLost;
+        out.push(await this.transition(r.task.task_id, "failed", { reason: LOST_TASK_REASONS[cause], ...(failLost === undefined ? {} : { patch: () => failLost(r, cause) }) }));
+      } catch (e) {
+        if (!(e instanceof TaskTransitionError)) this.#o.onError?.(e);
+      }
+    }
+    return out;
+  }
+
+  /** Makes the leases of the tasks this node owns expire now (graceful shutdown: another node may fail them at once). */
+  async releaseLeases(): Promise<void> {
+    const ids = [...this.#held];
+    if (ids.length > 0) await this.store.renewLeases(this.owner, ids, clockMs(this.#clock) - 1);
   }
 
   async #after(task: TaskJson, t: TaskTransitionJson): Promise<void> {
@@ -177,12 +297,12 @@ export class TaskManager {
     to: TaskStatus,
     options: {
       readonly reason?: string;
-      readonly patch?: Partial<Pick<TaskJson, "input_required" | "response" | "receipt">> | (() => Promise<Partial<Pick<TaskJson, "input_required" | "response" | "receipt">>>);
+      readonly patch?: TaskPatch | (() => Promise<TaskPatch>);
       readonly expiresAtMs?: number;
     } = {},
   ): Promise<TaskJson> {
     const result = await this.#locked(taskId, async () => {
-      let patch: Partial<Pick<TaskJson, "input_required" | "response" | "receipt">> | undefined;
+      let patch: TaskPatch | undefined;
       for (let attempt = 0; attempt < 5; attempt++) {
         const rec = await this.store.get(taskId);
         if (rec === undefined) throw new OapError("ERR_OAP_NOT_FOUND", `unknown task ${taskId}`, { details: { task_id: taskId } });
@@ -195,12 +315,14 @@ export class TaskManager {
         const base = to === "awaiting_input" ? rec.task : (rest as TaskJson);
         const task: TaskJson = { ...base, ...patch, status: to, updated_at: at, transitions: [...rec.task.transitions, t] };
         const expiresAtMs = isTerminalTaskStatus(to) ? undefined : (options.expiresAtMs ?? rec.expiresAtMs);
-        const next: TaskRecord = expiresAtMs === undefined ? { task, version: rec.version + 1 } : { task, version: rec.version + 1, expiresAtMs };
+        const failure = rec.failure === undefined || isTerminalTaskStatus(to) ? {} : { failure: rec.failure };
+        const next: TaskRecord = expiresAtMs === undefined ? { task, version: rec.version + 1, ...failure } : { task, version: rec.version + 1, expiresAtMs, ...failure };
         if (await this.store.update(next, rec.version, this.#audit(task, t, from))) return { task, t };
       }
       throw new OapError("ERR_OAP_CONFLICT", `task ${taskId} keeps changing; try again`, { details: { task_id: taskId, retry_after_seconds: 1 } });
     });
     if (isTerminalTaskStatus(to)) {
+      this.#unhold(taskId);
       this.#running.get(taskId)?.abort(new OapError("ERR_OAP_CONFLICT", `task ${taskId} is ${to}`));
       this.#running.delete(taskId);
       const w = this.#waiters.get(taskId);
@@ -336,10 +458,21 @@ export class TaskManager {
     return out;
   }
 
-  /** Runs {@link sweep} every `intervalMs` (unref'd timer) until {@link close}. */
-  startSweeper(intervalMs = 1000): void {
+  /**
+   * Runs {@link sweep} and {@link reclaim} (tasks of lost nodes) every `intervalMs` (unref'd
+   * timer; default 1 s, or half the lease when that is shorter) until {@link close}.
+   */
+  startSweeper(intervalMs = Math.min(1000, Math.max(10, Math.floor(this.#leaseMs / 2)))): void {
     if (this.#sweeper !== undefined) return;
-    this.#sweeper = setInterval(() => void this.sweep().catch((e: unknown) => this.#o.onError?.(e)), intervalMs);
+    let busy = false;
+    this.#sweeper = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.sweep()
+        .then(() => this.reclaim())
+        .catch((e: unknown) => this.#o.onError?.(e))
+        .finally(() => (busy = false));
+    }, intervalMs);
     this.#sweeper.unref();
   }
 
@@ -348,10 +481,18 @@ export class TaskManager {
     return this.#running.has(taskId);
   }
 
-  /** Stops the sweeper and aborts running work (tasks stay as stored). */
+  /** True while this node owns the open task `taskId` (renews its lease). */
+  holds(taskId: string): boolean {
+    return this.#held.has(taskId);
+  }
+
+  /** Stops the sweeper and the lease heartbeat and aborts running work (tasks stay as stored; their leases lapse). */
   close(): void {
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#held.clear();
     for (const c of this.#running.values()) c.abort(new OapError("ERR_OAP_MAINTENANCE", "the Tool is shutting down"));
     this.#running.clear();
   }

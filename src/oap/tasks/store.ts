@@ -115,6 +115,26 @@ export interface TaskJson {
   readonly receipt?: JsonObject;
 }
 
+/**
+ * Which node runs an open task and until when it counts as alive (docs/scale-out.md "Leases"):
+ * the owner renews the lease while the task is open; another node may take over (and fail) a
+ * task whose lease expired.
+ */
+export interface TaskLease {
+  /** The owning node's id. */
+  readonly owner: string;
+  /** ms since the epoch. */
+  readonly expiresAtMs: number;
+}
+
+/** What any node needs to fail a task with a receipt when the node running it is lost. */
+export interface TaskFailureContext {
+  /** The receipt body of a failed attempt (a `ReceiptBody` without id, timestamps, chain members). */
+  readonly receipt: JsonObject;
+  /** The wallet hold paying for the task (released when it fails). */
+  readonly hold?: string;
+}
+
 /** A stored task: the wire form plus bookkeeping. */
 export interface TaskRecord {
   readonly task: TaskJson;
@@ -122,6 +142,29 @@ export interface TaskRecord {
   readonly version: number;
   /** When the task expires if it is still open (ms since the epoch). */
   readonly expiresAtMs?: number;
+  /**
+   * The owner's lease: written by `create`, `renewLeases` and `claimExpired`, never by `update`
+   * (which drops it when the task ends); reads return it while the task is open.
+   */
+  readonly lease?: TaskLease;
+  /** Set at creation: how another node fails the task with a receipt if its node is lost. */
+  readonly failure?: TaskFailureContext;
+}
+
+/** A {@link TaskStore.claimExpired} request. */
+export interface TaskClaim {
+  /** The claiming node: it becomes the owner of what it claims. */
+  readonly owner: string;
+  readonly nowMs: number;
+  /** The claimant's lease on what it claims (so a claimant dying while failing them leaves them claimable again). */
+  readonly leaseExpiresAtMs: number;
+  /** Tasks running in the claimant's own process: never claimed. */
+  readonly exclude?: readonly string[];
+  /**
+   * Claim every open task, leased or not, whatever its lease says. Only for a store no other
+   * live node uses (a single node's restart recovery: every previous owner is gone).
+   */
+  readonly all?: boolean;
 }
 
 /** A task listing query. */
@@ -153,10 +196,37 @@ export interface TaskStore {
   /** Replaces the task iff its stored version is `expectedVersion`; false when it moved. */
   update(record: TaskRecord, expectedVersion: number, audit?: AuditEntryInput): MaybePromise<boolean>;
   list(query: TaskQuery): MaybePromise<TaskPage>;
-  /** Tasks not in a terminal state (expiry sweep, restart recovery). */
+  /** Tasks not in a terminal state (expiry sweep). */
   open(): MaybePromise<TaskRecord[]>;
+  /**
+   * Extends the leases of the open tasks in `taskIds` that `owner` still owns to
+   * `leaseExpiresAtMs`; returns the ids renewed (a missing id was taken over, ended or erased).
+   */
+  renewLeases(owner: string, taskIds: readonly string[], leaseExpiresAtMs: number): MaybePromise<string[]>;
+  /**
+   * Atomically takes over the open tasks whose lease expired before `claim.nowMs` (with
+   * `claim.all`: every open task) except `claim.exclude`, leasing them to `claim.owner`; returns
+   * them (with the new lease). A compare-and-set per task: of several nodes claiming at once each
+   * task goes to one.
+   */
+  claimExpired(claim: TaskClaim): MaybePromise<TaskRecord[]>;
   /** Erases a Principal's tasks (data deletion); returns how many. */
   deleteByPrincipal(principalDid: string): MaybePromise<number>;
+}
+
+/**
+ * A stored task row back to its record: the JSON column plus the lease columns (the lease lives
+ * in columns, so renewals and claims do not rewrite the JSON; SQL stores use this).
+ */
+export function taskRecordOfRow(recordJson: string, owner: string | null, leaseExpires: number | bigint | string | null): TaskRecord {
+  const { lease: _stale, ...record } = JSON.parse(recordJson) as TaskRecord;
+  return owner === null || leaseExpires === null ? record : { ...record, lease: { owner, expiresAtMs: Number(leaseExpires) } };
+}
+
+/** The JSON column of a task record (without its lease, which SQL stores keep in columns). */
+export function taskRecordJson(record: TaskRecord): string {
+  const { lease: _columns, ...rest } = record;
+  return JSON.stringify(rest);
 }
 
 /** In-memory {@link TaskStore} writing transitions to an {@link AuditLog}. */
@@ -174,6 +244,30 @@ export class MemoryTaskStore implements TaskStore {
     await this.#audit.append(audit);
   }
 
+  renewLeases(owner: string, taskIds: readonly string[], leaseExpiresAtMs: number): string[] {
+    const renewed: string[] = [];
+    for (const id of taskIds) {
+      const r = this.#tasks.get(id);
+      if (r === undefined || isTerminalTaskStatus(r.task.status) || r.lease?.owner !== owner) continue;
+      this.#tasks.set(id, { ...r, lease: { owner, expiresAtMs: leaseExpiresAtMs } });
+      renewed.push(id);
+    }
+    return renewed;
+  }
+
+  claimExpired(claim: TaskClaim): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    const exclude = new Set(claim.exclude ?? []);
+    for (const [id, r] of this.#tasks) {
+      if (isTerminalTaskStatus(r.task.status) || exclude.has(id)) continue;
+      if (claim.all !== true && (r.lease === undefined || r.lease.expiresAtMs >= claim.nowMs)) continue;
+      const claimed: TaskRecord = { ...r, lease: { owner: claim.owner, expiresAtMs: claim.leaseExpiresAtMs } };
+      this.#tasks.set(id, claimed);
+      out.push(structuredClone(claimed));
+    }
+    return out;
+  }
+
   get(taskId: string): TaskRecord | undefined {
     const r = this.#tasks.get(taskId);
     return r === undefined ? undefined : structuredClone(r);
@@ -182,7 +276,8 @@ export class MemoryTaskStore implements TaskStore {
   async update(record: TaskRecord, expectedVersion: number, audit?: AuditEntryInput): Promise<boolean> {
     const current = this.#tasks.get(record.task.task_id);
     if (current === undefined || current.version !== expectedVersion) return false;
-    this.#tasks.set(record.task.task_id, structuredClone(record));
+    const { lease: _ignored, ...rest } = structuredClone(record);
+    this.#tasks.set(record.task.task_id, isTerminalTaskStatus(record.task.status) || current.lease === undefined ? rest : { ...rest, lease: current.lease });
     if (audit !== undefined) await this.#audit.append(audit);
     return true;
   }
