@@ -32,7 +32,8 @@ the config names one.
   --config FILE   JSON config: {"identity", "policy", "trust": [{"did", "jwks"}], "rejectPurposes",
                   "oap": {"apiKeys": [{"id", "key" | "sha256", "principal_did", ...}],
                           "commerce": {"wallet": true, "walletPath", "holdSeconds",
-                                       "fund": [{"principal_did", "amount", "currency"}]}}, ...}
+                                       "fund": [{"principal_did", "amount", "currency"}]},
+                          "leases": {"taskMs", "idempotencyMs"}}, ...}
 
 OAP (docs/oap-server.md): the node also hosts OAP tools: the spec's weather example (Weather Pro)
 by default as the node's own Tool (/.well-known/oap-tool.json, /oap/invoke, /oap/stream, tasks,
@@ -42,6 +43,9 @@ get_forecast costs 0.001 EUR a call, climate_report 0.010 EUR) are charged to th
 Principal's wallet — a hold before the call, a final capture citing the receipt after — and the
 wallet endpoints are served; the wallet is DIR/wallet.sqlite, or the --store PostgreSQL database.
 "fund" opens and credits wallets once (a restart does not credit again).
+"leases" (ms, default 30000 each; docs/scale-out.md "Leases"): how long after a node's last
+renewal another node on the same --store database fails its open tasks, and a retry may take over
+an idempotent call it left in flight.
 
   --oap-tool MODULE   host the defineTool(...) exported by MODULE (default, tool or tools export);
                       repeatable; mounted at /tools/<id> unless it is the first tool

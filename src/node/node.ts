@@ -330,7 +330,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     );
   }, 1000);
   sweeper.unref();
-  log({ at: new Date().toISOString(), event: "listening", url: servers.url, inspector: `${servers.url}/inspector/`, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}) });
+  log({ at: new Date().toISOString(), event: "listening", url: servers.url, inspector: `${servers.url}/inspector/`, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}), ...(oapHost === undefined ? {} : { oapNodeId: oapHost.nodeId }) });
   ready = true;
   let stopped = false;
   return {

@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/json/types.js";
 import { IdempotencyGuard, type IdempotencyTicket } from "../../src/oap/idempotency.js";
 import { OapToolServer } from "../../src/oap/server/engine.js";
+import { parseOapNodeConfig } from "../../src/oap/server/node-host.js";
 import { MemoryOapStore } from "../../src/oap/server/store.js";
 import { LOST_TASK_REASONS, TaskManager, type LostTaskCause } from "../../src/oap/tasks/manager.js";
 import type { TaskRecord } from "../../src/oap/tasks/store.js";
@@ -194,5 +195,15 @@ describe("§28.4 in-flight idempotency leases", () => {
     await until(async () => ((await leaseOf()) ?? 0) > (first ?? 0) || undefined);
     await ticket.complete({ status: "ok" });
     expect(await store.idempotency.renew(storeKey, "node-a", Date.now() + 1000)).toBe(false); // completed: not renewable
+  });
+});
+
+describe("agentwire serve config: oap.leases", () => {
+  it("lease lengths in ms (30 ms .. 24 h); anything else is refused", async () => {
+    expect(parseOapNodeConfig({ leases: { taskMs: 600, idempotencyMs: 45_000 } })).toEqual({ leases: { taskMs: 600, idempotencyMs: 45_000 } });
+    expect(await codeOf(() => parseOapNodeConfig({ leases: { taskMs: 5 } }))).toBe("ERR_OAP_INPUT_INVALID");
+    expect(await codeOf(() => parseOapNodeConfig({ leases: { taskMs: 1.5 } }))).toBe("ERR_OAP_INPUT_INVALID");
+    expect(await codeOf(() => parseOapNodeConfig({ leases: { heartbeatMs: 100 } }))).toBe("ERR_OAP_INPUT_INVALID");
+    expect(await codeOf(() => parseOapNodeConfig({ leases: 600 }))).toBe("ERR_OAP_INPUT_INVALID");
   });
 });

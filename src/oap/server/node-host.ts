@@ -14,14 +14,21 @@
  * `oap.commerce.fund` opens and credits wallets at start, once (idempotency key per Principal
  * and currency), so a restart never credits twice.
  *
+ * Every start is a new node id (`<host>/<pid>/<random>`, the owner of its task and in-flight
+ * idempotency leases; docs/scale-out.md "Leases"); `oap.leases` sets the lease lengths. With the
+ * default SQLite store a starting node fails every task left open (its store is its own); with a
+ * shared store only those whose owner's lease expired.
+ *
  * §7 action rate limits: with `openRateLimiter` (`agentwire serve --store postgres://…`) each tool's
  * `rpm` windows are shared by every node on the database (src/store/postgres-oap-rate-limit.ts);
  * `"oap": {"rateLimits": "node"}` in the config keeps them in memory per node instead.
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server } from "node:http2";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { PrivateKeyRecord } from "../../crypto/keys.js";
@@ -68,10 +75,31 @@ export interface OapCommerceConfig {
   readonly fund?: readonly ConfiguredFunding[];
 }
 
+/** The `oap.leases` member: lease lengths (ms) of the node's tasks and in-flight idempotency reservations. */
+export interface OapLeaseConfig {
+  /** Task lease (default 30 000): a task of a dead node is failed by another node this long after its last renewal. */
+  readonly taskMs?: number;
+  /** In-flight idempotency lease (default 30 000): a retry may take over a dead node's reservation this long after its last renewal. */
+  readonly idempotencyMs?: number;
+}
+
+function parseLeases(value: unknown, bad: (m: string) => never): OapLeaseConfig {
+  if (!isJsonObject(value as JsonValue)) return bad("leases must be an object");
+  const out: { taskMs?: number; idempotencyMs?: number } = {};
+  for (const [k, v] of Object.entries(value as JsonObject)) {
+    if (k !== "taskMs" && k !== "idempotencyMs") bad(`leases: unknown member ${JSON.stringify(k)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 30 || v > 86_400_000) bad(`leases.${k} must be an integer 30..86400000 (ms)`);
+    out[k as "taskMs" | "idempotencyMs"] = v as number;
+  }
+  return out;
+}
+
 /** The `oap` member of the node config. */
 export interface OapNodeConfig {
   readonly apiKeys?: readonly ConfiguredApiKey[];
   readonly commerce?: OapCommerceConfig;
+  /** Lease lengths (docs/scale-out.md "Leases"). */
+  readonly leases?: OapLeaseConfig;
   /**
    * Where §7 action rate limits are counted: `shared` (default) through the node's store when it
    * offers a shared limiter (PostgreSQL: `rpm` across every node of the database), `node` in this
@@ -114,10 +142,11 @@ export function parseOapNodeConfig(value: unknown): OapNodeConfig {
   };
   if (!isJsonObject(value as JsonValue)) return bad("must be an object");
   const v = value as JsonObject;
-  for (const k of Object.keys(v)) if (k !== "apiKeys" && k !== "commerce" && k !== "rateLimits") bad(`unknown member ${JSON.stringify(k)}`);
+  for (const k of Object.keys(v)) if (k !== "apiKeys" && k !== "commerce" && k !== "rateLimits" && k !== "leases") bad(`unknown member ${JSON.stringify(k)}`);
+  const leases = v["leases"] === undefined ? {} : { leases: parseLeases(v["leases"], bad) };
   const rl = v["rateLimits"];
   if (rl !== undefined && rl !== "shared" && rl !== "node") bad("rateLimits must be \"shared\" or \"node\"");
-  const commerce = { ...(v["commerce"] === undefined ? {} : { commerce: parseCommerce(v["commerce"], bad) }), ...(rl === undefined ? {} : { rateLimits: rl as "shared" | "node" }) };
+  const commerce = { ...(v["commerce"] === undefined ? {} : { commerce: parseCommerce(v["commerce"], bad) }), ...(rl === undefined ? {} : { rateLimits: rl as "shared" | "node" }), ...leases };
   if (v["apiKeys"] === undefined) return commerce;
   if (!Array.isArray(v["apiKeys"])) return bad("apiKeys must be an array");
   const keys = v["apiKeys"].map((k, i): ConfiguredApiKey => {
@@ -159,11 +188,15 @@ export interface OapNodeHostOptions {
   readonly openWalletStore?: () => WalletStore | Promise<WalletStore>;
   /** The §7 rate limiter of a tool (default: in memory per tool); PostgreSQL with `--store postgres://…` (rpm shared by the nodes). Ignored with `config.rateLimits: "node"`. */
   readonly openRateLimiter?: (toolId: string) => OapRateLimiter;
+  /** This node's id, owner of its leases (default `<host>/<pid>/<12 hex>`, new at every start). */
+  readonly nodeId?: string;
 }
 
 /** Tools hosted by a node. */
 export interface OapNodeHost {
   readonly servers: readonly OapToolServer[];
+  /** This node's id (owner of its task and idempotency leases). */
+  readonly nodeId: string;
   /** The node's wallet (`oap.commerce.wallet`). */
   readonly wallet: Wallet | undefined;
   /** The node's HTTP routes for the tools (resolves true when answered). */
@@ -190,6 +223,8 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
   const servers: OapToolServer[] = [];
   const handlers: ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[] = [];
   const cc = options.config?.commerce;
+  const leases = options.config?.leases;
+  const nodeId = options.nodeId ?? `${hostname()}/${process.pid}/${randomBytes(6).toString("hex")}`;
   let walletStore: WalletStore | undefined;
   let wallet: Wallet | undefined;
   const closeWallet = async (): Promise<void> => {
@@ -214,8 +249,11 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         basePath: primary ? "" : `/tools/${id}`,
         store: options.openStore === undefined ? new SqliteOapStore(join(options.dataDir, `oap-${id}.sqlite`)) : await options.openStore(id),
         ...(wallet === undefined ? {} : { commerce: { ...(tool.commerce ?? {}), wallet } }),
-        // A store shared with other nodes holds their running tasks too: never fail them here.
+        // A store shared with other nodes holds their running tasks too: fail only those whose lease expired.
         recoverOpenTasks: options.openStore === undefined,
+        nodeId,
+        ...(leases?.taskMs === undefined ? {} : { taskLeaseMs: leases.taskMs }),
+        ...(leases?.idempotencyMs === undefined ? {} : { idempotencyLeaseMs: leases.idempotencyMs }),
         ...(rateLimiter === undefined ? {} : { rateLimiter }),
         keys,
         ...(apiKeys === undefined ? {} : { apiKeys }),
@@ -236,6 +274,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
   const connect = connectNodeAdapter({ routes });
   return {
     servers,
+    nodeId,
     wallet,
     async http(req, res) {
       if ((req.url ?? "").startsWith(TOOL_SERVICE_PREFIX)) {
