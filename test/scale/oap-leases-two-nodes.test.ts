@@ -93,10 +93,14 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP leases on two nodes, on
     expect(later).toMatchObject({ status: "awaiting_input", owner: n1.listening["oapNodeId"] });
 
     await kill9(n1);
+    const killedAt = Date.now();
+    const lastRenewal = Number((await leaseRow(taskId))?.lease_expires) - LEASE_MS;
     const failed = await until(async () => {
       const t = await signedGet(`${n2.url}/oap/tasks/${ulid}`);
       return t["status"] === "failed" ? t : undefined;
     });
+    // Reported, not asserted: how long the survivor took (the lease, plus up to one sweep interval).
+    console.log(JSON.stringify({ event: "oap-lease-failover", leaseMs: LEASE_MS, msKillToFailed: Date.now() - killedAt, msLastRenewalToFailed: Date.parse(String((failed["transitions"] as JsonObject[]).at(-1)?.["at"])) - lastRenewal }));
     const transitions = failed["transitions"] as JsonObject[];
     expect(transitions.map((x) => x["status"])).toEqual(["submitted", "accepted", "working", "awaiting_input", "failed"]);
     expect(String(transitions.at(-1)?.["reason"])).toMatch(/^node lost/);

@@ -15,6 +15,10 @@
  * - after one more restart, a retry of an acknowledged invocation gets the very response the
  *   client holds (the idempotency record survived).
  *
+ * The node runs with a short in-flight idempotency lease (AGENTWIRE_OAP_SOAK_LEASE_MS, default
+ * 1 000 ms; docs/scale-out.md "Leases"): a key left `in_flight` by a killed node is answered 409
+ * until its lease lapses, then a retry takes it over and runs the call ("recoveredAfter409").
+ *
  * Bounded: AGENTWIRE_OAP_SOAK_MS (default 8 000); figures are printed as one JSON line
  * ("oap-soak-result").
  */
@@ -34,6 +38,7 @@ import { BIN, CLUSTER_IDENTITY, freePort, kill9, prepareCluster, serve, stop, ty
 
 const SOAK_MS = Number(process.env["AGENTWIRE_OAP_SOAK_MS"] ?? 8_000);
 const WORKERS = 4;
+const LEASE_MS = Number(process.env["AGENTWIRE_OAP_SOAK_LEASE_MS"] ?? 1_000);
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQL (SIGKILL under load, restart on the same database)", () => {
   const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-soak-"));
@@ -49,7 +54,7 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
     const { dataDirs, config } = await prepareCluster(dir, 1, []);
     // A crash soak, not a rate-limit test: per-node limits (reset by every restart) as before the
     // shared PostgreSQL limiter, so the loops keep invoking between kills.
-    writeFileSync(config, JSON.stringify({ ...(JSON.parse(readFileSync(config, "utf8")) as JsonObject), oap: { rateLimits: "node" } }));
+    writeFileSync(config, JSON.stringify({ ...(JSON.parse(readFileSync(config, "utf8")) as JsonObject), oap: { rateLimits: "node", leases: { idempotencyMs: LEASE_MS, taskMs: LEASE_MS } } }));
     const data = dataDirs[0]!;
     const port = await freePort();
     const start = (): Promise<Served> => serve({ data, config, port, store: url });
@@ -59,7 +64,7 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
 
     /** Logical invocation key → the response the client received. */
     const acked = new Map<string, { principal: string; body: JsonObject; input: JsonObject }>();
-    const stats = { invocations: 0, attempts: 0, networkErrors: 0, statuses: {} as Record<string, number>, gaveUp: 0 };
+    const stats = { invocations: 0, attempts: 0, networkErrors: 0, statuses: {} as Record<string, number>, gaveUp: 0, recoveredAfter409: 0 };
     let running = true;
 
     const worker = async (w: number): Promise<void> => {
@@ -69,6 +74,7 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
         const input = { location: `Soak ${w}-${n}`, days: 1 };
         stats.invocations++;
         let done = false;
+        let saw409 = false;
         for (let attempt = 0; attempt < 40 && !done; attempt++) {
           stats.attempts++;
           const env = envelope({ idempotency_key: key, input }, undefined, principal);
@@ -78,6 +84,10 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
             if (r.status === 200 && r.body["status"] === "ok") {
               acked.set(key, { principal, body: r.body, input });
               done = true;
+              if (saw409) stats.recoveredAfter409++;
+            } else if (r.status === 409) {
+              saw409 = true;
+              await new Promise((res) => setTimeout(res, 60));
             } else await new Promise((res) => setTimeout(res, r.status === 429 ? 250 : 60));
           } catch {
             stats.networkErrors++;
@@ -161,6 +171,8 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
       networkErrors: stats.networkErrors,
       statuses: stats.statuses,
       gaveUp: stats.gaveUp,
+      idempotencyLeaseMs: LEASE_MS,
+      recoveredAfter409: stats.recoveredAfter409,
       lostOrDuplicated: 0,
     };
     console.log(JSON.stringify(result));
