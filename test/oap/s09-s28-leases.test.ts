@@ -55,11 +55,12 @@ describe("§9.2 task ownership: leases renewed by the owner, lost tasks failed b
   it("the owner renews while it lives (another node claims nothing); once it is gone the other node fails the task", async () => {
     const store = new MemoryOapStore();
     const lost: { record: TaskRecord; cause: LostTaskCause }[] = [];
-    const a = new TaskManager({ store: store.tasks, owner: "node-a", leaseMs: 60 });
+    // 300 ms: the claims below run right after a renewal, far inside the lease even on a loaded machine
+    const a = new TaskManager({ store: store.tasks, owner: "node-a", leaseMs: 300 });
     const b = new TaskManager({
       store: store.tasks,
       owner: "node-b",
-      leaseMs: 60,
+      leaseMs: 300,
       failLost: async (record, cause) => {
         lost.push({ record, cause });
         return { response: { status: "error", by: "node-b" } };

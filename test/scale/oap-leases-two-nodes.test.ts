@@ -1,7 +1,7 @@
 /**
  * Leases across processes (docs/scale-out.md "Leases"): two `agentwire serve` nodes on ONE
- * PostgreSQL database with short leases (`"oap": {"leases": {"taskMs": 600, "idempotencyMs":
- * 600}}` in the config).
+ * PostgreSQL database with short leases (`"oap": {"leases": {"taskMs": 1200, "idempotencyMs":
+ * 1200}}` in the config).
  *
  * - A `climate_report` task for an ambiguous place waits for input on node 1 (its work is in node
  *   1's process). While node 1 lives it renews the task's lease and node 2 leaves the task alone,
@@ -27,7 +27,9 @@ import { agent, envelope, oapHeaders, post, principal } from "../oap/server-help
 import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
 import { BIN, kill9, prepareCluster, serve, stop, type Served } from "./cluster.js";
 
-const LEASE_MS = 600;
+// Long enough that a live node 1 on a loaded 2-core machine always renews in time (it renews
+// every 400 ms), short enough for a quick failover.
+const LEASE_MS = 1200;
 
 /** Polls `probe` every 50 ms until it returns a value; fails after `tries`. */
 async function until<T>(probe: () => Promise<T | undefined>, tries = 400): Promise<T> {
