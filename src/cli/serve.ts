@@ -33,7 +33,8 @@ the config names one.
                   "oap": {"apiKeys": [{"id", "key" | "sha256", "principal_did", ...}],
                           "commerce": {"wallet": true, "walletPath", "holdSeconds",
                                        "fund": [{"principal_did", "amount", "currency"}]},
-                          "leases": {"taskMs", "idempotencyMs"}}, ...}
+                          "leases": {"taskMs", "idempotencyMs"}},
+                  "tlog": {"origin": "log.example.com", "anchorOap": true}, ...}
 
 OAP (docs/oap-server.md): the node also hosts OAP tools: the spec's weather example (Weather Pro)
 by default as the node's own Tool (/.well-known/oap-tool.json, /oap/invoke, /oap/stream, tasks,
@@ -46,6 +47,12 @@ wallet endpoints are served; the wallet is DIR/wallet.sqlite, or the --store Pos
 "leases" (ms, default 30000 each; docs/scale-out.md "Leases"): how long after a node's last
 renewal another node on the same --store database fails its open tasks, and a retry may take over
 an idempotent call it left in flight.
+
+Transparency log (docs/trust-tlog.md): with "tlog": {"origin"} the node hosts an RFC 9162 log at
+/tlog/v1/... (checkpoints signed with the node's Ed25519 key under that origin; the listening line
+prints tlogVerifierKey) in DIR/tlog.sqlite, or in the --store PostgreSQL database, where every node
+with the same origin serves and appends to ONE log. The hosted tools anchor every receipt in it
+(receipt.anchors; "anchorOap": false turns that off).
 
   --oap-tool MODULE   host the defineTool(...) exported by MODULE (default, tool or tools export);
                       repeatable; mounted at /tools/<id> unless it is the first tool

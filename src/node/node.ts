@@ -7,13 +7,15 @@
  * Identity: `did:web:localhost%3A<port>` unless configured, so peers on the same machine
  * resolve each other's keys the did:web way (`/.well-known/ohp-jwks.json`, plain http allowed
  * for localhost only). Other issuers are trusted through `trust` in the config file.
+ *
+ * With `tlog` in the config the node also hosts a transparency log under /tlog/v1
+ * (./tlog-host.ts), in which its OAP tools anchor their receipts.
  */
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65, type Jwks, type PublicJwk } from "../crypto/jwk.js";
 import { generateKeyPair, parseJwks, parsePrivateJwks, privateJwks, type PrivateKeyRecord } from "../crypto/keys.js";
-import { AgentwireError } from "../errors.js";
 import { parseJsonStrict } from "../json/parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { grpcTransport } from "../ohp/bindings/grpc.js";
@@ -30,12 +32,13 @@ import { openHandoffStore } from "../store/index.js";
 import { WebIssuerKeySource } from "../trust/did/issuer-keys.js";
 import { inspectorRoutes } from "../inspector/index.js";
 import { NodeMetrics } from "./metrics.js";
+import { NodeConfigError } from "./errors.js";
+import { parseNodeTlogConfig, startNodeTlog, type NodeTlogConfig, type NodeTlogHost } from "./tlog-host.js";
 import { parseOapNodeConfig, startOapNodeHost, type OapNodeConfig, type OapNodeHost } from "../oap/server/node-host.js";
 import type { OapToolDefinition } from "../oap/server/tool.js";
 import { startOhpServers, type RunningOhpServers } from "./server.js";
 
-/** Node configuration errors. */
-export class NodeConfigError extends AgentwireError<"ERR_NODE_CONFIG" | "ERR_NODE_KEYS"> {}
+export { NodeConfigError };
 
 /** The config file (`--config FILE`), every member optional. */
 export interface NodeConfig {
@@ -56,6 +59,8 @@ export interface NodeConfig {
   readonly oap?: OapNodeConfig;
   /** AI systems this node operates (`/.well-known/ohp-ai-systems.json` entries); not served when absent. */
   readonly aiSystems?: readonly JsonObject[];
+  /** A transparency log this node hosts under /tlog/v1 (`{"origin": "log.example.com", "anchorOap": true}`); shared by all nodes on PostgreSQL. */
+  readonly tlog?: NodeTlogConfig;
 }
 
 /** Parses a config document strictly (unknown members are errors). */
@@ -65,7 +70,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
   };
   if (!isJsonObject(value as JsonValue)) bad("must be a JSON object");
   const v = value as JsonObject;
-  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes", "aiSystems", "oap"]);
+  const known = new Set(["identity", "host", "port", "grpcPort", "sipPort", "policy", "trust", "trustLocalhostDidWeb", "rejectPurposes", "aiSystems", "oap", "tlog"]);
   for (const k of Object.keys(v)) if (!known.has(k)) bad(`unknown member ${JSON.stringify(k)}`);
   const out: Record<string, unknown> = {};
   if (v["identity"] !== undefined) {
@@ -102,6 +107,7 @@ export async function parseNodeConfig(value: unknown, baseDir: string): Promise<
       bad((e as Error).message);
     }
   }
+  if (v["tlog"] !== undefined) out["tlog"] = parseNodeTlogConfig(v["tlog"]);
   if (v["trust"] !== undefined) {
     if (!Array.isArray(v["trust"])) bad("trust must be an array");
     const trust = [];
@@ -191,6 +197,18 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     onError: (e) => log({ at: new Date().toISOString(), event: "store-error", message: e.message }),
   });
   const store = opened.store;
+  let tlogHost: NodeTlogHost | undefined;
+  if (config.tlog !== undefined) {
+    const signing = keys.find((k) => k.use === "sig" && k.alg === ALG_EDDSA);
+    try {
+      if (signing === undefined) throw new NodeConfigError("ERR_NODE_KEYS", "the transparency log needs an Ed25519 key");
+      tlogHost = await startNodeTlog({ config: config.tlog, key: signing, dataDir: options.dataDir, ...(opened.openLogStore === undefined ? {} : { openStore: opened.openLogStore }) });
+    } catch (e) {
+      await store.close();
+      await opened.close();
+      throw e;
+    }
+  }
   const trusted = new Map<string, Jwks<PublicJwk>>((config.trust ?? []).map((t) => [t.did, parseJwks(t.jwks)]));
   const webKeys = new WebIssuerKeySource({ allowInsecureLocalhost: true, resolveDocument: false });
   const reject = new Set(config.rejectPurposes ?? []);
@@ -247,6 +265,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       : {}),
     routes: async (req, res) => {
       if (await inspector.http(req, res)) return true;
+      if (tlogHost?.http(req, res) === true) return true;
       if (oapHost !== undefined && (await oapHost.http(req, res))) return true;
       if (req.method === "GET" && req.url === "/.well-known/did.json") {
         const doc = didDocument(identity.did, node.jwks());
@@ -310,6 +329,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
           ...(opened.openOapStore === undefined ? {} : { openStore: opened.openOapStore }),
           ...(opened.openWalletStore === undefined ? {} : { openWalletStore: opened.openWalletStore }),
           ...(opened.openOapRateLimiter === undefined ? {} : { openRateLimiter: opened.openOapRateLimiter }),
+          ...(tlogHost !== undefined && config.tlog?.anchorOap !== false ? { logs: [tlogHost.log] } : {}),
         });
         endpoints["oap/manifest"] = `${options.tls ? "https" : "http"}://${config.host ?? "127.0.0.1"}:${address.port}/.well-known/oap-tool.json`;
       }
@@ -317,6 +337,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     },
   }).catch(async (e: unknown) => {
     await oapHost?.close();
+    await tlogHost?.close();
     await store.close();
     await opened.close();
     throw e;
@@ -330,7 +351,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
     );
   }, 1000);
   sweeper.unref();
-  log({ at: new Date().toISOString(), event: "listening", url: servers.url, inspector: `${servers.url}/inspector/`, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}), ...(oapHost === undefined ? {} : { oapNodeId: oapHost.nodeId }) });
+  log({ at: new Date().toISOString(), event: "listening", url: servers.url, inspector: `${servers.url}/inspector/`, grpcUrl: servers.grpcUrl ?? null, did: identity.did, keysCreated: created, data: options.dataDir, store: opened.backend, storeLocation: opened.location, ...(opened.migrations ? { migrationsApplied: opened.migrations.applied } : {}), ...(oapHost === undefined ? {} : { oapNodeId: oapHost.nodeId }), ...(tlogHost === undefined ? {} : { tlog: `${servers.url}${tlogHost.path}`, tlogOrigin: tlogHost.origin, tlogVerifierKey: tlogHost.verifierKey }) });
   ready = true;
   let stopped = false;
   return {
@@ -355,6 +376,7 @@ export async function startAgentwireNode(options: AgentwireNodeOptions): Promise
       inspector.close();
       await servers.close();
       await oapHost?.close();
+      await tlogHost?.close();
       await store.close();
       await opened.close();
       log({ at: new Date().toISOString(), event: "stopped" });

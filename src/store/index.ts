@@ -10,7 +10,9 @@ import type { OapStore } from "../oap/server/store.js";
 import type { OapRateLimiter } from "../oap/rate-limit.js";
 import type { DpopReplayCache } from "../trust/dpop/replay.js";
 import type { WalletStore } from "../oap/commerce/wallet-store.js";
+import type { AsyncLogStore } from "../trust/tlog/async-log.js";
 import { StoreError, type MigrationReport } from "./migrations.js";
+import { PostgresLogStore } from "./postgres-log-store.js";
 import { openPool } from "./pg-pool.js";
 import { PostgresDpopReplayCache } from "./postgres-dpop-replay.js";
 import { PostgresOapRateLimiter } from "./postgres-oap-rate-limit.js";
@@ -44,6 +46,8 @@ export interface OpenedStore {
   readonly openOapRateLimiter?: (toolId: string) => OapRateLimiter;
   /** The DPoP `jti` cache shared by the nodes (PostgreSQL only; SQLite nodes keep it in memory). */
   readonly dpopReplayCache?: DpopReplayCache;
+  /** Opens the transparency log `origin` on the same database, one log for all nodes (PostgreSQL only; SQLite nodes keep `DIR/tlog.sqlite`). */
+  readonly openLogStore?: (origin: string) => Promise<AsyncLogStore>;
   /**
    * Releases what the stores share (PostgreSQL: the node's one pool). Call once, after every
    * store opened through this object is closed.
@@ -100,6 +104,7 @@ export async function openHandoffStore(spec: string | undefined, options: OpenSt
       openWalletStore: () => PostgresWalletStore.open({ pool, migrate: false }),
       openOapRateLimiter: (tool) => new PostgresOapRateLimiter({ pool, tool, ...onError }),
       dpopReplayCache: new PostgresDpopReplayCache({ pool, ...onError }),
+      openLogStore: (origin) => PostgresLogStore.open({ pool, origin, migrate: false }),
       close: () => (ended ??= pool.end()),
     };
   }

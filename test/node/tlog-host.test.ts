@@ -69,3 +69,34 @@ describe("the node-hosted transparency log", () => {
     }
   });
 });
+
+describe("agentwire serve with a tlog config (embedded store)", () => {
+  it("hosts the log and anchors the receipts of its OAP tool in it; anchorOap: false leaves them unanchored", async () => {
+    const { parseNodeConfig, startAgentwireNode } = await import("../../src/node/node.js");
+    const { weatherTool } = await import("../../src/oap/tools/weather.js");
+    const { envelope, oapHeaders, post } = await import("../oap/server-helpers.js");
+    const events: Record<string, unknown>[] = [];
+    for (const anchorOap of [true, false]) {
+      const config = await parseNodeConfig({ tlog: { origin: "log.serve.example", anchorOap } }, dir);
+      const node = await startAgentwireNode({ dataDir: join(dir, `serve-${anchorOap}`), port: 0, grpcPort: 0, config, oap: { tools: [weatherTool()] }, log: (e) => events.push(e as unknown as Record<string, unknown>) });
+      try {
+        const listening = events.filter((e) => e["event"] === "listening").at(-1) as Record<string, unknown>;
+        expect(listening).toMatchObject({ tlog: `${node.servers.url}/tlog`, tlogOrigin: "log.serve.example" });
+        const env = envelope({ idempotency_key: `york-${anchorOap}`, input: { location: "York", days: 1 } });
+        const r = await post(`${node.servers.url}/oap/invoke`, env, oapHeaders(env));
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        const receipt = r.body["receipt"] as Record<string, unknown>;
+        const client = new TlogClient(`${node.servers.url}/tlog`, { verifiers: [String(listening["tlogVerifierKey"])], origin: "log.serve.example" });
+        if (anchorOap) {
+          expect(receipt["anchored_in"]).toEqual(["log.serve.example"]);
+          expect((await client.checkpoint()).size).toBe(1);
+        } else {
+          expect(receipt["anchored_in"]).toBeUndefined();
+          expect((await client.checkpoint()).size).toBe(0);
+        }
+      } finally {
+        await node.stop();
+      }
+    }
+  });
+});

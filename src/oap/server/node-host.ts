@@ -25,6 +25,7 @@
  *
  * @module
  */
+import type { AsyncTransparencyLog } from "../../trust/tlog/async-log.js";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server } from "node:http2";
@@ -190,6 +191,8 @@ export interface OapNodeHostOptions {
   readonly openRateLimiter?: (toolId: string) => OapRateLimiter;
   /** This node's id, owner of its leases (default `<host>/<pid>/<12 hex>`, new at every start). */
   readonly nodeId?: string;
+  /** Transparency logs every tool anchors its receipts in (§19.3): the node's own log (`tlog` config). */
+  readonly logs?: readonly AsyncTransparencyLog[];
 }
 
 /** Tools hosted by a node. */
@@ -255,6 +258,7 @@ export async function startOapNodeHost(options: OapNodeHostOptions): Promise<Oap
         ...(leases?.taskMs === undefined ? {} : { taskLeaseMs: leases.taskMs }),
         ...(leases?.idempotencyMs === undefined ? {} : { idempotencyLeaseMs: leases.idempotencyMs }),
         ...(rateLimiter === undefined ? {} : { rateLimiter }),
+        ...(options.logs === undefined || options.logs.length === 0 ? {} : { logs: options.logs }),
         keys,
         ...(apiKeys === undefined ? {} : { apiKeys }),
         ...(options.compat === true ? { compat: true } : {}),
