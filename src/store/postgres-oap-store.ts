@@ -44,7 +44,7 @@ import type { OapSubscription } from "../oap/commerce/subscriptions.js";
 import type { ConsentRecord } from "../oap/commerce/consent.js";
 import type { Dispute } from "../oap/commerce/disputes.js";
 import { TERMINAL_TASK_STATUSES } from "../oap/tasks/lifecycle.js";
-import { taskRecordJson, taskRecordOfRow, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../oap/tasks/store.js";
+import { taskRecordJson, taskRecordOfRow, taskRowValues, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../oap/tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../oap/webhooks/subscriptions.js";
 import type { MigrationReport } from "./migrations.js";
 import { inTransaction, openPool, sqlState } from "./pg-pool.js";
@@ -273,18 +273,7 @@ export class PostgresOapStore implements OapStore {
         tx("create a task", async (c) => {
           const r = await c.query(
             "INSERT INTO oap_tasks (tool, task_id, principal, agent, status, version, expires_at, record, owner, lease_expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-            [
-              T,
-              record.task.task_id,
-              record.task.principal_did,
-              record.task.agent_did,
-              record.task.status,
-              record.version,
-              record.expiresAtMs ?? null,
-              taskRecordJson(record),
-              record.lease?.owner ?? null,
-              record.lease === undefined ? null : Math.trunc(record.lease.expiresAtMs),
-            ],
+            [T, ...taskRowValues(record)],
           );
           if (r.rowCount !== 1) throw new OapError("ERR_OAP_CONFLICT", `task ${record.task.task_id} exists`);
           await appendAudit(c, audit);

@@ -28,7 +28,7 @@ import { leaseExpired, leaseLost, type IdempotencyRecord } from "../idempotency.
 import type { ReceiptStore } from "../receipts.js";
 import type { NonceStore } from "../replay.js";
 import { isTerminalTaskStatus, TERMINAL_TASK_STATUSES } from "../tasks/lifecycle.js";
-import { taskRecordJson as taskJson, taskRecordOfRow, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../tasks/store.js";
+import { taskRecordJson as taskJson, taskRecordOfRow, taskRowValues, type AuditEntry, type AuditEntryInput, type AuditLog, type TaskPage, type TaskQuery, type TaskRecord, type TaskStore } from "../tasks/store.js";
 import type { WebhookSubscription, WebhookSubscriptionStore } from "../webhooks/subscriptions.js";
 import type { OapSubscription } from "../commerce/subscriptions.js";
 import type { ConsentRecord } from "../commerce/consent.js";
@@ -307,17 +307,7 @@ export class SqliteOapStore implements OapStore {
       create: (record, audit) =>
         tx(() => {
           if (tGet.get(record.task.task_id) !== undefined) throw new OapError("ERR_OAP_CONFLICT", `task ${record.task.task_id} exists`);
-          tInsert.run(
-            record.task.task_id,
-            record.task.principal_did,
-            record.task.agent_did,
-            record.task.status,
-            record.version,
-            record.expiresAtMs ?? null,
-            taskJson(record),
-            record.lease?.owner ?? null,
-            record.lease?.expiresAtMs ?? null,
-          );
+          tInsert.run(...taskRowValues(record));
           appendAudit(audit);
         }),
       get: (taskId) => {

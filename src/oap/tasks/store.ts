@@ -229,6 +229,25 @@ export function taskRecordJson(record: TaskRecord): string {
   return JSON.stringify(rest);
 }
 
+/**
+ * The column values of a new task row, in the order both SQL stores insert them: task_id,
+ * principal, agent, status, version, expires_at, record (JSON without the lease), owner,
+ * lease_expires.
+ */
+export function taskRowValues(record: TaskRecord): [string, string, string, string, number, number | null, string, string | null, number | null] {
+  return [
+    record.task.task_id,
+    record.task.principal_did,
+    record.task.agent_did,
+    record.task.status,
+    record.version,
+    record.expiresAtMs ?? null,
+    taskRecordJson(record),
+    record.lease?.owner ?? null,
+    record.lease === undefined ? null : Math.trunc(record.lease.expiresAtMs),
+  ];
+}
+
 /** In-memory {@link TaskStore} writing transitions to an {@link AuditLog}. */
 export class MemoryTaskStore implements TaskStore {
   readonly #tasks = new Map<string, TaskRecord>();
