@@ -5,9 +5,12 @@
  * receivers are idempotent by envelope id).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65 } from "../../src/crypto/jwk.js";
 import { keyPairFromSeed, publicJwks, type PrivateKeyRecord } from "../../src/crypto/keys.js";
 import type { JsonObject } from "../../src/json/types.js";
@@ -16,6 +19,7 @@ import { OhpNode, type NodeIdentity, type OhpTransport, type PeerRef } from "../
 import { MemoryHandoffStore, type HandoffStore } from "../../src/ohp/control/store.js";
 import { loadOrCreateKeys } from "../../src/node/node.js";
 import { REPO_DIR } from "../helpers/upstream.js";
+import { startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
 
 /** The CLI under test (`AGENTWIRE_BIN` overrides it, e.g. a build from a clean checkout). */
 export const BIN = process.env["AGENTWIRE_BIN"] ?? join(REPO_DIR, "dist", "src", "cli", "bin.js");
@@ -161,4 +165,60 @@ export function senderNode(party: SenderParty, transport: OhpTransport = httpsTr
     store,
     transports: { "ohp/https": transport },
   });
+}
+
+/** What {@link postgresCluster} sets up before a file's tests (read the fields inside tests). */
+export interface PostgresCluster {
+  /** The file's temp directory (data directories, config, whatever the tests write). */
+  readonly dir: string;
+  server: TestPostgres;
+  /** The database URL the nodes share. */
+  url: string;
+  /** A small pool for reading the database directly. */
+  db: pg.Pool;
+  cluster: { dataDirs: string[]; config: string };
+  /** The running nodes; replace an entry after a restart: every entry is stopped after the file. */
+  nodes: Served[];
+}
+
+/** Options of {@link postgresCluster}. */
+export interface PostgresClusterOptions {
+  /** Data directories prepared (one identity, one key file). Default 2. */
+  readonly count?: number;
+  /** Nodes started before the tests (the first ones, all at once). Default `count`. */
+  readonly start?: number;
+  readonly senders?: readonly SenderParty[];
+  readonly policy?: JsonObject;
+  /** Members merged into the cluster config file (e.g. `{"tlog": {…}}`). */
+  readonly config?: JsonObject;
+  /** Extra `serve` arguments, given the temp directory (e.g. a tool module written there). */
+  readonly serveArgs?: (dir: string) => readonly string[];
+}
+
+/**
+ * Inside a `describe`: a throwaway PostgreSQL database and `start` `agentwire serve` processes on
+ * it before the tests (started at once, so their migrations race), all torn down after them.
+ */
+export function postgresCluster(prefix: string, options: PostgresClusterOptions = {}): PostgresCluster {
+  const c = { dir: mkdtempSync(join(tmpdir(), `agentwire-${prefix}-`)), nodes: [] as Served[] } as PostgresCluster;
+  beforeAll(async () => {
+    c.server = await startTestPostgres();
+    c.url = await c.server.createDatabase();
+    c.db = new pg.Pool({ connectionString: c.url, max: 2 });
+    c.cluster = await prepareCluster(c.dir, options.count ?? 2, options.senders ?? [], options.policy ?? {});
+    if (options.config !== undefined) {
+      const base = JSON.parse(readFileSync(c.cluster.config, "utf8")) as JsonObject;
+      writeFileSync(c.cluster.config, JSON.stringify({ ...base, ...options.config }));
+    }
+    const args = options.serveArgs?.(c.dir) ?? [];
+    const dirs = c.cluster.dataDirs.slice(0, options.start ?? c.cluster.dataDirs.length);
+    c.nodes = await Promise.all(dirs.map((data) => serve({ data, config: c.cluster.config, store: c.url, args })));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(c.nodes.map((n) => stop(n)));
+    await c.db?.end();
+    await c.server?.stop();
+    rmSync(c.dir, { recursive: true, force: true });
+  });
+  return c;
 }

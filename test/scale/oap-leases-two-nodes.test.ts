@@ -14,18 +14,16 @@
  *   takes the reservation over, runs the call and gets 200; the record is then node 2's,
  *   completed with that response, and there is exactly one receipt for it.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import type pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/json/types.js";
 import { idempotencyFingerprint } from "../../src/oap/idempotency.js";
 import { signCallerRequest } from "../../src/oap/server/caller-auth.js";
 import { PostgresOapStore } from "../../src/store/index.js";
 import { agent, envelope, oapHeaders, post, principal } from "../oap/server-helpers.js";
-import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
-import { BIN, kill9, prepareCluster, serve, stop, type Served } from "./cluster.js";
+import { HAVE_POSTGRES } from "../store/postgres-server.js";
+import { BIN, kill9, postgresCluster, type Served } from "./cluster.js";
 
 // Long enough that a live node 1 on a loaded 2-core machine always renews in time (it renews
 // every 400 ms), short enough for a quick failover.
@@ -42,30 +40,14 @@ async function until<T>(probe: () => Promise<T | undefined>, tries = 400): Promi
 }
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP leases on two nodes, one PostgreSQL database", () => {
-  const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-leases-"));
-  let server: TestPostgres;
+  const c = postgresCluster("oap-leases", { config: { oap: { leases: { taskMs: LEASE_MS, idempotencyMs: LEASE_MS } } } });
   let url: string;
   let db: pg.Pool;
   let n1: Served;
   let n2: Served;
-
-  beforeAll(async () => {
-    server = await startTestPostgres();
-    url = await server.createDatabase();
-    db = new pg.Pool({ connectionString: url, max: 2 });
-    const cluster = await prepareCluster(dir, 2, []);
-    const config = JSON.parse(readFileSync(cluster.config, "utf8")) as JsonObject;
-    writeFileSync(cluster.config, JSON.stringify({ ...config, oap: { leases: { taskMs: LEASE_MS, idempotencyMs: LEASE_MS } } }));
-    const started = await Promise.all(cluster.dataDirs.map((data) => serve({ data, config: cluster.config, store: url })));
-    n1 = started[0]!;
-    n2 = started[1]!;
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([n1, n2].filter(Boolean).map((n) => stop(n)));
-    await db?.end();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ url, db } = c);
+    [n1, n2] = c.nodes as [Served, Served];
   });
 
   const signedGet = async (u: string): Promise<JsonObject> => (await (await fetch(u, { headers: signCallerRequest({ method: "GET", url: u }, agent.signer) })).json()) as JsonObject;

@@ -5,15 +5,14 @@
  * both nodes answer 429 rate_limited with Retry-After; another Principal has a window of its
  * own. A node configured with `"oap": {"rateLimits": "node"}` counts in memory instead.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/json/types.js";
 import { didKeyIdentity, envelope, oapHeaders, post, type HttpAnswer } from "../oap/server-helpers.js";
-import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
-import { BIN, prepareCluster, serve, stop, type Served } from "./cluster.js";
+import { HAVE_POSTGRES } from "../store/postgres-server.js";
+import { BIN, postgresCluster, serve, type Served } from "./cluster.js";
 
 const RPM = 4;
 
@@ -36,29 +35,17 @@ export default defineTool({
 }
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("§7 rpm counted across two nodes on one PostgreSQL database", () => {
-  const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-rpm-"));
-  let server: TestPostgres;
+  // Three data directories, the first two nodes started; the third joins with per-node counting.
+  const c = postgresCluster("oap-rpm", { count: 3, start: 2, serveArgs: (dir) => ["--no-oap-example", "--oap-tool", toolModule(dir)] });
   let url: string;
-  let nodes: Served[] = [];
   let n1: Served;
   let n2: Served;
   let cluster: { dataDirs: string[]; config: string };
   let tool: string;
-
-  beforeAll(async () => {
-    server = await startTestPostgres();
-    url = await server.createDatabase();
-    cluster = await prepareCluster(dir, 3, []);
-    tool = toolModule(dir);
-    nodes = await Promise.all(cluster.dataDirs.slice(0, 2).map((data) => serve({ data, config: cluster.config, store: url, args: ["--no-oap-example", "--oap-tool", tool] })));
-    n1 = nodes[0]!;
-    n2 = nodes[1]!;
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(nodes.map((n) => stop(n)));
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ url, cluster } = c);
+    [n1, n2] = c.nodes as [Served, Served];
+    tool = join(c.dir, "tight-tool.mjs");
   });
 
   let calls = 0;
@@ -95,11 +82,11 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("§7 rpm counted across two 
     const p = didKeyIdentity(0xa4).did;
     for (let i = 0; i < RPM; i++) expect((await call(i % 2 === 0 ? n1 : n2, p)).status).toBe(200);
     expectRateLimited(await call(n1, p));
-    const config = join(dir, "node-local.json");
+    const config = join(c.dir, "node-local.json");
     const cfg = JSON.parse(readFileSync(cluster.config, "utf8")) as JsonObject;
     writeFileSync(config, JSON.stringify({ ...cfg, oap: { rateLimits: "node" } }));
     const n3 = await serve({ data: cluster.dataDirs[2]!, config, store: url, args: ["--no-oap-example", "--oap-tool", tool] });
-    nodes.push(n3);
+    c.nodes.push(n3);
     for (let i = 0; i < RPM; i++) expect((await call(n3, p)).status).toBe(200);
     expectRateLimited(await call(n3, p));
   });

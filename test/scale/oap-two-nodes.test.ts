@@ -7,11 +7,9 @@
  * idempotency keys are global (a replay on the other node is refused, a retry with the same
  * idempotency key on the other node gets the first node's response).
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import type pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import { exportPublicJwk, publicKeyFor } from "../../src/crypto/keys.js";
 import type { JsonObject } from "../../src/json/types.js";
 import { loadOrCreateKeys } from "../../src/node/node.js";
@@ -19,33 +17,18 @@ import { verifyReceiptChain } from "../../src/oap/receipts.js";
 import { signCallerRequest } from "../../src/oap/server/caller-auth.js";
 import { MIGRATIONS } from "../../src/store/index.js";
 import { agent, envelope, oapHeaders, post, principal } from "../oap/server-helpers.js";
-import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
-import { BIN, CLUSTER_IDENTITY, prepareCluster, serve, stop, type Served } from "./cluster.js";
+import { HAVE_POSTGRES } from "../store/postgres-server.js";
+import { BIN, CLUSTER_IDENTITY, postgresCluster, type Served } from "./cluster.js";
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP on two nodes, one PostgreSQL database", () => {
-  const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-2nodes-"));
-  let server: TestPostgres;
-  let url: string;
+  const c = postgresCluster("oap-2nodes");
   let db: pg.Pool;
   let n1: Served;
   let n2: Served;
   let cluster: { dataDirs: string[]; config: string };
-
-  beforeAll(async () => {
-    server = await startTestPostgres();
-    url = await server.createDatabase();
-    db = new pg.Pool({ connectionString: url, max: 2 });
-    cluster = await prepareCluster(dir, 2, []);
-    const started = await Promise.all(cluster.dataDirs.map((data) => serve({ data, config: cluster.config, store: url })));
-    n1 = started[0]!;
-    n2 = started[1]!;
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([n1, n2].filter(Boolean).map((n) => stop(n)));
-    await db?.end();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ db, cluster } = c);
+    [n1, n2] = c.nodes as [Served, Served];
   });
 
   const signedGet = (u: string) => fetch(u, { headers: signCallerRequest({ method: "GET", url: u }, agent.signer) });

@@ -5,19 +5,17 @@
  * node 1's answer (or, without the cached answer, a replay REJECT); an ACCEPT on node 1 is
  * completed by an ASSUME on node 2, even with node 1 killed in between.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import type pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import { builderInputOf } from "../../src/conformance/world.js";
 import { baseEnvelope } from "../../src/conformance/templates.js";
 import type { JsonObject } from "../../src/json/types.js";
 import { discoverPeer, httpsTransport } from "../../src/ohp/bindings/https.js";
 import type { HandoffRecord } from "../../src/ohp/control/store.js";
 import { MIGRATIONS } from "../../src/store/index.js";
-import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
-import { BIN, kill9, prepareCluster, senderNode, senderParty, serve, stop, type Served } from "./cluster.js";
+import { HAVE_POSTGRES } from "../store/postgres-server.js";
+import { BIN, kill9, postgresCluster, senderNode, senderParty, serve, type Served } from "./cluster.js";
 
 const SENDER = senderParty(71, "ivr");
 const NOISY = senderParty(81, "noisy");
@@ -27,42 +25,28 @@ const RATE = { max: 12, windowMs: 60_000 };
 const ctrl = (e: JsonObject | undefined) => (e?.["control"] ?? {}) as Record<string, unknown>;
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("two nodes, one PostgreSQL database", () => {
-  const dir = mkdtempSync(join(tmpdir(), "agentwire-2nodes-"));
-  let server: TestPostgres;
+  // Both nodes start at once on an empty database: the migrations race and must apply once.
+  const c = postgresCluster("2nodes", { senders: [SENDER, NOISY, RACER], policy: { rateLimit: RATE } });
   let url: string;
   let db: pg.Pool;
   let n1: Served;
   let n2: Served;
   let cluster: { dataDirs: string[]; config: string };
+  beforeAll(() => {
+    ({ url, db, cluster } = c);
+    [n1, n2] = c.nodes as [Served, Served];
+  });
 
   const row = async (id: string): Promise<HandoffRecord | undefined> => {
     const r = await db.query<{ record: string }>("SELECT record FROM ohp_handoffs WHERE role = 'receiver' AND id = $1", [id]);
     return r.rows[0] === undefined ? undefined : (JSON.parse(r.rows[0].record) as HandoffRecord);
   };
 
-  beforeAll(async () => {
-    server = await startTestPostgres();
-    url = await server.createDatabase();
-    db = new pg.Pool({ connectionString: url, max: 2 });
-    cluster = await prepareCluster(dir, 2, [SENDER, NOISY, RACER], { rateLimit: RATE });
-    // Both start at once on an empty database: the migrations race and must apply once.
-    const started = await Promise.all(cluster.dataDirs.map((data) => serve({ data, config: cluster.config, store: url })));
-    n1 = started[0]!;
-    n2 = started[1]!;
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([n1, n2].filter(Boolean).map((n) => stop(n)));
-    await db?.end();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it("both nodes came up on the shared store; the schema was migrated exactly once", async () => {
     for (const n of [n1, n2]) {
       expect(n.listening["store"]).toBe("postgres");
       expect(n.listening["keysCreated"]).toBe(false);
-      expect(String(n.listening["storeLocation"])).toContain(`127.0.0.1:${server.port}`);
+      expect(String(n.listening["storeLocation"])).toContain(`127.0.0.1:${c.server.port}`);
     }
     const applied = [n1, n2].flatMap((n) => n.listening["migrationsApplied"] as number[]);
     expect(applied.sort()).toEqual(MIGRATIONS.map((m) => m.version));
@@ -112,7 +96,7 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("two nodes, one PostgreSQL d
     expect(held?.history.map((h) => h.event)).toEqual(["accept-sent", "assume-received"]);
     expect(Object.keys(held?.envelopes ?? {}).sort()).toEqual(["ACCEPT", "ASSUME", "ASSUME/answer", "PROPOSE"]);
     // Node 1 restarts on the same store and sees the handoff as node 2 left it.
-    n1 = await serve({ data: cluster.dataDirs[0]!, config: cluster.config, store: url });
+    n1 = c.nodes[0] = await serve({ data: cluster.dataDirs[0]!, config: cluster.config, store: url });
     expect(n1.listening["migrationsApplied"]).toEqual([]);
     const health = (await (await fetch(`${n1.url}/healthz`)).json()) as Record<string, number>;
     expect(health["handoffs"]).toBeGreaterThanOrEqual(1);
