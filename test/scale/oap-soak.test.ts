@@ -13,7 +13,12 @@
  * - every chain verifies (verifyReceiptChain: links, schema, the cluster key's signatures) and
  *   its `seq` runs 1..n without gaps;
  * - after one more restart, a retry of an acknowledged invocation gets the very response the
- *   client holds (the idempotency record survived).
+ *   client holds (the idempotency record survived);
+ * - the node hosts a transparency log in the same database (`"tlog": {"origin"}`) and anchors
+ *   every receipt in it: every stored anchor verifies against the log key, every response that
+ *   names the log has its anchor stored, every leaf of the log is the hash of a committed receipt
+ *   and no receipt is logged twice, and every checkpoint the node signed between kills is
+ *   consistent with the last one (one linear tree across all restarts).
  *
  * The node runs with a short in-flight idempotency lease (AGENTWIRE_OAP_SOAK_LEASE_MS, default
  * 1 000 ms; docs/scale-out.md "Leases"): a key left `in_flight` by a killed node is answered 409
@@ -31,7 +36,14 @@ import { exportPublicJwk, publicKeyFor } from "../../src/crypto/keys.js";
 import { jcsDigest } from "../../src/oap/util.js";
 import type { JsonObject } from "../../src/json/types.js";
 import { loadOrCreateKeys } from "../../src/node/node.js";
+import { receiptHash } from "../../src/oap/anchors.js";
 import { verifyReceiptChain } from "../../src/oap/receipts.js";
+import { PostgresLogStore } from "../../src/store/postgres-log-store.js";
+import { AsyncTransparencyLog } from "../../src/trust/tlog/async-log.js";
+import { openCheckpoint } from "../../src/trust/tlog/checkpoint.js";
+import { toVerifiers } from "../../src/trust/tlog/client.js";
+import { formatSha256Digest } from "../../src/trust/tlog/hash.js";
+import { verifyConsistency } from "../../src/trust/tlog/verify.js";
 import { didKeyIdentity, envelope, oapHeaders, post } from "../oap/server-helpers.js";
 import { HAVE_POSTGRES, startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
 import { BIN, CLUSTER_IDENTITY, freePort, kill9, prepareCluster, serve, stop, type Served } from "./cluster.js";
@@ -39,6 +51,7 @@ import { BIN, CLUSTER_IDENTITY, freePort, kill9, prepareCluster, serve, stop, ty
 const SOAK_MS = Number(process.env["AGENTWIRE_OAP_SOAK_MS"] ?? 8_000);
 const WORKERS = 4;
 const LEASE_MS = Number(process.env["AGENTWIRE_OAP_SOAK_LEASE_MS"] ?? 1_000);
+const LOG_ORIGIN = "log.soak.example";
 
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQL (SIGKILL under load, restart on the same database)", () => {
   const dir = mkdtempSync(join(tmpdir(), "agentwire-oap-soak-"));
@@ -54,12 +67,13 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
     const { dataDirs, config } = await prepareCluster(dir, 1, []);
     // A crash soak, not a rate-limit test: per-node limits (reset by every restart) as before the
     // shared PostgreSQL limiter, so the loops keep invoking between kills.
-    writeFileSync(config, JSON.stringify({ ...(JSON.parse(readFileSync(config, "utf8")) as JsonObject), oap: { rateLimits: "node", leases: { idempotencyMs: LEASE_MS, taskMs: LEASE_MS } } }));
+    writeFileSync(config, JSON.stringify({ ...(JSON.parse(readFileSync(config, "utf8")) as JsonObject), oap: { rateLimits: "node", leases: { idempotencyMs: LEASE_MS, taskMs: LEASE_MS } }, tlog: { origin: LOG_ORIGIN } }));
     const data = dataDirs[0]!;
     const port = await freePort();
     const start = (): Promise<Served> => serve({ data, config, port, store: url });
     let node = await start();
     const base = node.url;
+    const vkey = String(node.listening["tlogVerifierKey"]);
     const principals = Array.from({ length: WORKERS }, (_, i) => didKeyIdentity(0x70 + i).did);
 
     /** Logical invocation key → the response the client received. */
@@ -120,15 +134,20 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
     const signing = publicKeyFor(exportPublicJwk((await loadOrCreateKeys(data)).keys.find((k) => k.alg === "EdDSA")!));
     let receipts = 0;
     let unacknowledged = 0;
+    let anchorsVerified = 0;
+    const committedHashes = new Set<string>();
     try {
       for (const principal of principals) {
         const rows = (await db.query<{ receipt: string; seq: string }>("SELECT receipt, seq FROM oap_receipts WHERE principal = $1 ORDER BY seq", [principal])).rows;
         const chain = rows.map((r) => JSON.parse(r.receipt) as JsonObject);
         receipts += chain.length;
         expect(rows.map((r) => Number(r.seq)), `${principal}: seq 1..n`).toEqual(rows.map((_, i) => i + 1));
-        const report = await verifyReceiptChain(chain, { keys: { resolve: (kid) => (kid.startsWith(`${CLUSTER_IDENTITY.did}#`) ? signing : undefined) } });
-        expect(report.firstBroken, `${principal}: chain verifies`).toBeUndefined();
+        const report = await verifyReceiptChain(chain, { keys: { resolve: (kid) => (kid.startsWith(`${CLUSTER_IDENTITY.did}#`) ? signing : undefined) }, logKeys: [vkey] });
+        expect(report.firstBroken, `${principal}: chain and anchors verify`).toBeUndefined();
         expect(report.ok).toBe(true);
+        expect(report.anchorsSkipped).toBe(0);
+        anchorsVerified += report.anchorsVerified;
+        for (const r of chain) committedHashes.add(receiptHash(r));
         const byInput = new Map<string, number>();
         for (const r of chain) byInput.set(String(r["input_hash"]), (byInput.get(String(r["input_hash"])) ?? 0) + 1);
         expect([...byInput.values()].filter((c) => c > 1), `${principal}: no invocation has two receipts`).toEqual([]);
@@ -139,11 +158,48 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
           const stored = ids.get(id);
           expect(stored, `acknowledged receipt ${id} is in the chain`).toBeDefined();
           expect(stored!["input_hash"]).toBe(jcsDigest(a.input));
+          const named = (a.body["receipt"] as JsonObject)["anchored_in"];
+          if (Array.isArray(named) && named.includes(LOG_ORIGIN)) {
+            expect((stored!["anchors"] as JsonObject[] | undefined)?.map((x) => x["log_id"]), `receipt ${id}: the anchor its response named is stored`).toEqual([LOG_ORIGIN]);
+          }
         }
         unacknowledged += chain.length - mine.length;
       }
     } finally {
       await db.end();
+    }
+
+    // --- the log, read directly: leaves are committed receipts, each once; all checkpoints consistent
+    const logStore = await PostgresLogStore.open({ connectionString: url, origin: LOG_ORIGIN, migrate: false });
+    let logSize = 0;
+    let checkpointsChecked = 0;
+    try {
+      const log = new AsyncTransparencyLog(logStore);
+      logSize = await log.size();
+      const leaves = await Promise.all(Array.from({ length: logSize }, (_, i) => log.entry(i)));
+      const leafHashes = leaves.map((e) => formatSha256Digest(e));
+      expect(new Set(leafHashes).size, "no receipt logged twice").toBe(logSize);
+      expect(leafHashes.filter((h) => !committedHashes.has(h)), "every leaf is a committed receipt").toEqual([]);
+      expect(anchorsVerified).toBeLessThanOrEqual(logSize);
+      const verifiers = toVerifiers([vkey]);
+      const last = await logStore.getCheckpoint();
+      expect(last?.size).toBe(logSize);
+      const final = openCheckpoint(last!.note, verifiers, { origin: LOG_ORIGIN });
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        const notes = (await pool.query<{ note: string }>("SELECT note FROM tlog_checkpoints WHERE origin = $1 AND size > 0 ORDER BY size", [LOG_ORIGIN])).rows;
+        // Every 10th checkpoint (the node signs one per anchored receipt).
+        for (const [i, row] of notes.entries()) {
+          if (i % 10 !== 0) continue;
+          const cp = openCheckpoint(row.note, verifiers, { origin: LOG_ORIGIN });
+          verifyConsistency(cp.size, final.size, await log.consistencyProof(cp.size, final.size), cp.rootHash, final.rootHash);
+          checkpointsChecked++;
+        }
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await logStore.close();
     }
 
     // --- after one more restart: retries of acknowledged invocations get the response the client holds
@@ -174,6 +230,10 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("OAP crash soak on PostgreSQ
       idempotencyLeaseMs: LEASE_MS,
       recoveredAfter409: stats.recoveredAfter409,
       lostOrDuplicated: 0,
+      logLeaves: logSize,
+      anchorsVerified,
+      receiptsUnanchored: receipts - anchorsVerified,
+      checkpointsCheckedConsistent: checkpointsChecked,
     };
     console.log(JSON.stringify(result));
     expect(kills).toBeGreaterThanOrEqual(Math.min(2, Math.floor(SOAK_MS / 2000)));
