@@ -269,16 +269,20 @@ export class AsyncTransparencyLog {
   }
 }
 
+/** One write lock per wrapped log, shared by every {@link InProcessLogStore} over it. */
+const LOCKS = new WeakMap<TransparencyLog, Promise<unknown>>();
+
 /**
  * {@link AsyncLogStore} over an in-process {@link TransparencyLog}: appends go through the log
- * (so its in-memory frontier stays current) one transaction at a time. Single process only: the
- * wrapped log assumes it is the only writer of its store.
+ * (so its in-memory frontier stays current) one transaction at a time, across every wrapper of the
+ * same log. Single process only: the wrapped log assumes it is the only writer of its store. A
+ * synchronous `log.append` by other code between the lock and the append is detected
+ * (`ERR_TLOG_STORE`), never silently misnumbered.
  */
 export class InProcessLogStore implements AsyncLogStore {
   readonly log: TransparencyLog;
   readonly origin: string;
   readonly backend: string;
-  #lock: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(log: TransparencyLog, backend = "memory") {
@@ -316,7 +320,7 @@ export class InProcessLogStore implements AsyncLogStore {
   }
 
   exclusive<T>(fn: (tx: AsyncLogTransaction) => Promise<T>): Promise<T> {
-    const run = this.#lock.then(async () => {
+    const run = (LOCKS.get(this.log) ?? Promise.resolve()).then(async () => {
       this.#check();
       const size = this.log.size;
       let appended = false;
@@ -332,7 +336,10 @@ export class InProcessLogStore implements AsyncLogStore {
         },
       });
     });
-    this.#lock = run.catch(() => undefined);
+    LOCKS.set(
+      this.log,
+      run.catch(() => undefined),
+    );
     return run;
   }
 

@@ -58,3 +58,16 @@ describe("InProcessLogStore", () => {
     expect(() => new InProcessLogStore(new TransparencyLog(new MemoryLogStore()))).toThrow(expect.objectContaining({ code: "ERR_TLOG_STORE" }));
   });
 });
+
+describe("several InProcessLogStore wrappers of one log", () => {
+  it("share one write lock: concurrent submits through two wrappers get distinct consecutive indices", async () => {
+    const log = new TransparencyLog(new MemoryLogStore(), { origin: "example.com/two-wrappers" });
+    const a = AsyncTransparencyLog.over(log, { maxBatch: 3 });
+    const b = AsyncTransparencyLog.over(log, { maxBatch: 2 });
+    const d = entries(50);
+    const results = await Promise.all(d.map((e, i) => (i % 2 === 0 ? a : b).submit(e)));
+    expect(new Set(results.map((r) => r.index)).size).toBe(50);
+    expect(log.size).toBe(50);
+    for (const [i, e] of d.entries()) expect(hex(log.entry(results[i]!.index))).toBe(hex(e));
+  });
+});
