@@ -10,7 +10,7 @@ import { AgentwireError } from "../../src/errors.js";
 import { envelopeBinaryToJson, envelopeFromJson, envelopeJsonToBinary, ProtoJsonError } from "../../src/ohp/proto-json.js";
 import { ALG_EDDSA } from "../../src/crypto/jwk.js";
 import { keyPairFromSeed } from "../../src/crypto/keys.js";
-import { decodeEntityStatement, FederationError, verifyTrustChain } from "../../src/trust/federation/index.js";
+import { applyMetadataPolicy, decodeEntityStatement, FederationError, mergeMetadataPolicies, mergeParameterPolicies, resolveMetadata, verifyTrustChain } from "../../src/trust/federation/index.js";
 import { createTlogHandler, ed25519NoteSigner, MemoryLogStore, TransparencyLog } from "../../src/trust/tlog/index.js";
 import { invoke } from "./http-mock.js";
 import { buildFederation, leafKey, NOW, trustAnchors } from "../trust/federation/helpers.js";
@@ -104,6 +104,40 @@ describe("fuzz regressions: src/trust/federation/statement.ts", () => {
     const payload = Buffer.from('{"iss":"https://a.example","iss":"https://b.example","sub":"https://a.example","iat":1,"exp":2,"jwks":{"keys":[]}}').toString("base64url");
     const e = thrown(() => decodeEntityStatement(`${header}.${payload}.c2ln`));
     expect((e as FederationError).code).toBe("ERR_FED_MALFORMED");
+  });
+});
+
+describe("fuzz regressions: src/trust/federation/policy.ts", () => {
+  // Found by `npm run fuzz` (FUZZ_SEED=1193146493): an entity type "__proto__" made
+  // mergeMetadataPolicies write parameter policies onto Object.prototype (every object in the
+  // process gained them); with a parameter also named "__proto__" it crashed with a TypeError.
+  const policy = (text: string) => JSON.parse(text) as never;
+
+  it("metadata_policy keyed __proto__ stays data: nothing reaches Object.prototype", () => {
+    const merged = mergeMetadataPolicies([policy('{"__proto__": {"polluted": {"value": 1}}}'), policy('{"__proto__": {"__proto__": {"value": 2}}}')]);
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+    expect(Object.getPrototypeOf(Object.prototype)).toBeNull();
+    expect(Object.hasOwn(merged, "__proto__")).toBe(true);
+    expect(Object.keys(merged["__proto__" as never] as object)).toEqual(["polluted", "__proto__"]);
+  });
+
+  it("applyMetadataPolicy and resolveMetadata keep __proto__ entity types and parameters as own members", () => {
+    const merged = mergeMetadataPolicies([policy('{"__proto__": {"__proto__": {"value": {"x": 1}}, "a": {"default": 7}}}')]);
+    const applied = applyMetadataPolicy(policy('{"__proto__": {"b": 2}}'), merged) as Record<string, Record<string, unknown>>;
+    const t = Object.getOwnPropertyDescriptor(applied, "__proto__")?.value as Record<string, unknown>;
+    expect(Object.getPrototypeOf(applied)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(t, "__proto__")?.value).toEqual({ x: 1 });
+    expect(t["a"]).toBe(7);
+    const resolved = resolveMetadata(policy('{"__proto__": {"c": 3}}'), policy('{"__proto__": {"d": 4}}'), []) as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(resolved, "__proto__")?.value).toEqual({ c: 3, d: 4 });
+    expect(({} as Record<string, unknown>)["c"]).toBeUndefined();
+  });
+
+  it("a subordinate operator named __proto__ is an own member of the merged parameter policy, not its prototype", () => {
+    const merged = mergeParameterPolicies("t.p", { essential: false } as never, policy('{"__proto__": {"essential": true}}'));
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect((merged as Record<string, unknown>)["essential"]).toBe(false);
   });
 });
 

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { getOwn, setOwn } from "../../json/own.js";
 import { FederationError } from "./errors.js";
 
 /** Operators implemented here, in the order of application (§6.1.4.2). */
@@ -110,7 +111,7 @@ export function mergeParameterPolicies(where: string, superior: ParameterPolicy,
   const out: Record<string, unknown> = { ...superior };
   for (const [op, operand] of Object.entries(subordinate)) {
     if (!Object.hasOwn(out, op)) {
-      out[op] = operand;
+      setOwn(out, op, operand);
       continue;
     }
     const mine = out[op];
@@ -155,14 +156,16 @@ export function mergeMetadataPolicies(policies: readonly (MetadataPolicy | undef
     if (!isObject(policy)) throw new FederationError("ERR_FED_MALFORMED", "metadata_policy must be an object");
     for (const [type, typePolicy] of Object.entries(policy)) {
       if (!isObject(typePolicy)) throw new FederationError("ERR_FED_MALFORMED", `metadata_policy.${type} must be an object`);
-      const target = (out[type] ??= {});
+      // Keys come from statements: "__proto__" stays data (./json/own.ts), never the prototype.
+      let target = getOwn(out, type);
+      if (target === undefined) setOwn(out, type, (target = {}));
       for (const [param, p] of Object.entries(typePolicy)) {
         const where = `${type}.${param}`;
         if (!isObject(p)) throw new FederationError("ERR_FED_MALFORMED", `metadata_policy.${where} must be an object`);
         checkCrit(where, p, crit);
         checkParameterPolicy(where, p);
-        const existing = target[param];
-        target[param] = existing === undefined ? { ...p } : mergeParameterPolicies(where, existing, p);
+        const existing = getOwn(target, param);
+        setOwn(target, param, existing === undefined ? { ...p } : mergeParameterPolicies(where, existing, p));
       }
     }
   }
@@ -174,20 +177,20 @@ function applyParameterPolicy(where: string, metadata: Record<string, unknown>, 
   const present = (): boolean => Object.hasOwn(metadata, param);
   if (Object.hasOwn(p, "value")) {
     if (p["value"] === null) delete metadata[param];
-    else metadata[param] = p["value"];
+    else setOwn(metadata, param, p["value"]);
   }
   if (Object.hasOwn(p, "add")) {
-    if (!present()) metadata[param] = [...(p["add"] as unknown[])];
+    if (!present()) setOwn(metadata, param, [...(p["add"] as unknown[])]);
     else if (!Array.isArray(metadata[param])) throw violation(where, "add needs an array parameter");
-    else metadata[param] = union(metadata[param] as unknown[], p["add"] as unknown[]);
+    else setOwn(metadata, param, union(metadata[param] as unknown[], p["add"] as unknown[]));
   }
-  if (Object.hasOwn(p, "default") && !present()) metadata[param] = p["default"];
+  if (Object.hasOwn(p, "default") && !present()) setOwn(metadata, param, p["default"]);
   if (Object.hasOwn(p, "one_of") && present() && !has(p["one_of"] as unknown[], metadata[param])) {
     throw violation(where, `value ${JSON.stringify(metadata[param])} is not one of ${JSON.stringify(p["one_of"])}`);
   }
   if (Object.hasOwn(p, "subset_of") && present()) {
     if (!Array.isArray(metadata[param])) throw violation(where, "subset_of needs an array parameter");
-    metadata[param] = intersect(metadata[param] as unknown[], p["subset_of"] as unknown[]);
+    setOwn(metadata, param, intersect(metadata[param] as unknown[], p["subset_of"] as unknown[]));
   }
   if (Object.hasOwn(p, "superset_of") && present()) {
     if (!Array.isArray(metadata[param]) || !subset(p["superset_of"] as unknown[], metadata[param] as unknown[])) {
@@ -207,7 +210,7 @@ export function applyMetadataPolicy(metadata: Metadata, policy: MetadataPolicy):
     if (typePolicy !== undefined) {
       for (const [param, p] of Object.entries(typePolicy)) applyParameterPolicy(`${type}.${param}`, copy, param, p);
     }
-    out[type] = copy;
+    setOwn(out, type, copy);
   }
   return out;
 }
@@ -224,7 +227,7 @@ export function resolveMetadata(
   crit: readonly string[] = [],
 ): Metadata {
   const base: Record<string, Record<string, unknown>> = {};
-  for (const [type, params] of Object.entries(leafMetadata ?? {})) base[type] = { ...params };
-  for (const [type, params] of Object.entries(superiorMetadata ?? {})) base[type] = { ...(base[type] ?? {}), ...params };
+  for (const [type, params] of Object.entries(leafMetadata ?? {})) setOwn(base, type, { ...params });
+  for (const [type, params] of Object.entries(superiorMetadata ?? {})) setOwn(base, type, { ...(getOwn(base, type) ?? {}), ...params });
   return applyMetadataPolicy(base, mergeMetadataPolicies(policiesTopDown, crit));
 }
