@@ -12,6 +12,7 @@
  *
  * @see encodeCanonical in ./encode.ts
  */
+import { setOwn } from "../json/own.js";
 import { halfBitsExact, halfToNumber, isInt64Integral } from "./float.js";
 import { CborError, type CborErrorCode, CborSimple, CborTag, type CborValue, type DecodeOptions } from "./types.js";
 
@@ -442,12 +443,6 @@ function keyIdentity(v: unknown): string {
     for (const k of Object.keys(o)) entries.push(`${JSON.stringify(k)}:${keyIdentity(o[k])}`);
   }
   return `{${entries.sort().join(",")}}`;
-}
-
-/** Sets an own data property, so that a key such as `__proto__` is data, never a prototype change. */
-function setOwn(obj: Record<string, CborValue>, key: string, value: CborValue): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-  else obj[key] = value;
 }
 
 function checkArgs(bytes: unknown, options: DecodeOptions | undefined): { maxDepth: number; maxItems: number } {

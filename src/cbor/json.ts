@@ -1,6 +1,7 @@
 /**
  * Mapping from the CBOR data model back to the JSON data model (e.g. a SIP CBOR body to JSON).
  */
+import { setOwn } from "../json/own.js";
 import { CborError, CborSimple, CborTag, type CborValue } from "./types.js";
 
 /** A value of the JSON data model. */
@@ -11,11 +12,6 @@ const MAX_DEPTH = 256;
 
 function notJson(message: string, path: string): never {
   throw new CborError("ERR_CBOR_NOT_JSON", `${message} at ${path}`, { detail: { path } });
-}
-
-function setOwn(obj: Record<string, JsonValue>, key: string, value: JsonValue): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-  else obj[key] = value;
 }
 
 function convert(v: unknown, path: string, depth: number): JsonValue {

@@ -8,6 +8,7 @@
  * 4. tag 0 around the text of the eight CDDL `rfc3339` fields;
  * 5. RFC 8949 §4.2.1 core deterministic CBOR (src/cbor).
  */
+import { setOwn } from "../json/own.js";
 import { createHash } from "node:crypto";
 import { CborTag, encodeCanonical, type CborValue } from "../cbor/index.js";
 import { AgentwireError } from "../errors.js";
@@ -52,12 +53,6 @@ for (const pointer of RFC3339_TAGGED_FIELDS) {
   });
 }
 
-function assign(out: { [k: string]: CborValue }, key: string, value: CborValue): void {
-  // A member named "__proto__" is data, never a prototype change.
-  if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  else out[key] = value;
-}
-
 /**
  * Copies only the objects and arrays on the way to a tagged field; every other subtree is shared
  * with the input (the encoder never mutates), which keeps the hot path allocation-light.
@@ -73,7 +68,7 @@ function toCborModel(value: JsonValue, trie: Trie): CborValue {
   for (const key of Object.keys(value)) {
     const v = value[key] as JsonValue;
     const sub = Object.hasOwn(trie, key) ? trie[key] : undefined;
-    assign(out, key, sub === undefined ? v : sub === true ? (typeof v === "string" ? new CborTag(0, v) : v) : toCborModel(v, sub));
+    setOwn(out, key, sub === undefined ? v : sub === true ? (typeof v === "string" ? new CborTag(0, v) : v) : toCborModel(v, sub));
   }
   return out;
 }
@@ -81,12 +76,12 @@ function toCborModel(value: JsonValue, trie: Trie): CborValue {
 /** The surface's data model: a copy of `envelope` with the placeholders and tags applied. */
 export function surfaceModel(envelope: JsonObject): CborValue {
   const model = toCborModel(envelope, TAGGED) as { [k: string]: CborValue };
-  assign(model, "signatures", []);
+  setOwn(model, "signatures", []);
   const transparency = envelope["transparency"];
   if (transparency !== undefined) {
     if (!isJsonObject(transparency)) throw new SurfaceError("ERR_SURFACE_INVALID", "transparency must be an object");
     const copy: { [k: string]: CborValue } = {};
-    for (const key of Object.keys(transparency)) assign(copy, key, transparency[key] as CborValue);
+    for (const key of Object.keys(transparency)) setOwn(copy, key, transparency[key] as CborValue);
     copy["leafHash"] = LEAF_HASH_PLACEHOLDER;
     model["transparency"] = copy;
   }

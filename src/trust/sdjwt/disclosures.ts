@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { setOwn } from "../../json/own.js";
 import { b64uDecode } from "../../util/base64url.js";
 import { SdJwtError } from "./errors.js";
 import { isObject, sdDigest } from "./hash.js";
@@ -68,11 +69,6 @@ export function decodeDisclosure(encoded: unknown, sdAlg: string): Disclosure {
     throw new SdJwtError("ERR_SDJWT_DISCLOSURE_INVALID", "a property disclosure's claim name must be a string");
   }
   return Object.freeze({ encoded, digest, salt: value[0] as string, name: value[1], value: value[2] as unknown });
-}
-
-function setMember(out: Record<string, unknown>, key: string, value: unknown): void {
-  // "__proto__" is data, never a prototype change.
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -141,7 +137,7 @@ export function applyDisclosures(payload: Record<string, unknown>, disclosures: 
         if (path.length > 0) throw new SdJwtError("ERR_SDJWT_MALFORMED", "_sd_alg is allowed only at the top level");
         continue;
       }
-      setMember(out, key, walkValue(obj[key], [...path, key]));
+      setOwn(out, key, walkValue(obj[key], [...path, key]));
     }
     if (Object.hasOwn(obj, "_sd")) {
       const sd = obj["_sd"];
@@ -162,7 +158,7 @@ export function applyDisclosures(payload: Record<string, unknown>, disclosures: 
         }
         const at = [...path, d.name];
         revealed.push({ path: at, disclosure: d });
-        setMember(out, d.name, walkValue(d.value, at));
+        setOwn(out, d.name, walkValue(d.value, at));
       }
     }
     return out;
