@@ -11,6 +11,7 @@ import { envelopeBinaryToJson, envelopeFromJson, envelopeJsonToBinary, ProtoJson
 import { ALG_EDDSA } from "../../src/crypto/jwk.js";
 import { keyPairFromSeed } from "../../src/crypto/keys.js";
 import { applyMetadataPolicy, decodeEntityStatement, FederationError, mergeMetadataPolicies, mergeParameterPolicies, resolveMetadata, verifyTrustChain } from "../../src/trust/federation/index.js";
+import { disclosureFrameFor } from "../../src/trust/sdjwt/index.js";
 import { createTlogHandler, ed25519NoteSigner, MemoryLogStore, TransparencyLog } from "../../src/trust/tlog/index.js";
 import { invoke } from "./http-mock.js";
 import { buildFederation, leafKey, NOW, trustAnchors } from "../trust/federation/helpers.js";
@@ -138,6 +139,15 @@ describe("fuzz regressions: src/trust/federation/policy.ts", () => {
     const merged = mergeParameterPolicies("t.p", { essential: false } as never, policy('{"__proto__": {"essential": true}}'));
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
     expect((merged as Record<string, unknown>)["essential"]).toBe(false);
+  });
+});
+
+describe("prototype-safe maps: src/trust/sdjwt/issue.ts", () => {
+  it("disclosureFrameFor: a claim named __proto__ on a disclosable path is an own frame member; nothing reaches Object.prototype", () => {
+    const claims = JSON.parse('{"__proto__": {"street": "x", "city": "y"}}') as Record<string, unknown>;
+    const frame = disclosureFrameFor(claims, ["__proto__.street", "__proto__.city"]);
+    expect(({} as Record<string, unknown>)["_sd"]).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(frame, "__proto__")?.value).toEqual({ _sd: ["street", "city"] });
   });
 });
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { getOwn, setOwn } from "../../json/own.js";
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import type { DisclosureFrame } from "@sd-jwt/types";
 import { ALG_EDDSA, type PublicJwk } from "../../crypto/jwk.js";
@@ -93,8 +94,10 @@ export function disclosureFrameFor(claims: Record<string, unknown>, paths: reado
       } else if (isObject(node) && Object.hasOwn(node, part)) {
         if (last) f._sd = [...(f._sd ?? []), part];
         else {
-          f[part] ??= {};
-          f = f[part] as Frame;
+          // A claim named "__proto__" is data: never walk into (and write onto) Object.prototype.
+          let next = getOwn(f, part) as Frame | undefined;
+          if (next === undefined) setOwn(f, part, (next = {}));
+          f = next;
           node = node[part];
         }
       } else {
