@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { setOwn } from "../json/own.js";
 import Ajv2020Module from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import type { OapAction } from "../../gen/types/oap/oap-action.js";
@@ -63,14 +64,15 @@ export function closeSchema(schema: unknown): unknown {
     if (!isJsonObject(s)) return s;
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(s)) {
+      // Keys come from a manifest: a member named "__proto__" stays data (json/own.ts).
       if (CHILD_MAPS.includes(k) && isJsonObject(v)) {
-        out[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, walk(sub, true)])) as JsonObject;
+        setOwn(out, k, Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, walk(sub, true)])) as JsonObject);
       } else if (CHILD_SINGLE.includes(k) || k === "prefixItems") {
-        out[k] = walk(v, true) as JsonObject;
+        setOwn(out, k, walk(v, true) as JsonObject);
       } else if (SAME_INSTANCE.includes(k)) {
-        out[k] = walk(v, false) as JsonObject;
+        setOwn(out, k, walk(v, false) as JsonObject);
       } else {
-        out[k] = v;
+        setOwn(out, k, v);
       }
     }
     if (position && declaresProperties(s) && !OPEN_KEYWORDS.some((k) => Object.hasOwn(s, k))) out["unevaluatedProperties"] = false;

@@ -11,6 +11,7 @@ import { envelopeBinaryToJson, envelopeFromJson, envelopeJsonToBinary, ProtoJson
 import { ALG_EDDSA } from "../../src/crypto/jwk.js";
 import { keyPairFromSeed } from "../../src/crypto/keys.js";
 import { applyMetadataPolicy, decodeEntityStatement, FederationError, mergeMetadataPolicies, mergeParameterPolicies, resolveMetadata, verifyTrustChain } from "../../src/trust/federation/index.js";
+import { closeSchema } from "../../src/oap/actions.js";
 import { disclosureFrameFor } from "../../src/trust/sdjwt/index.js";
 import { createTlogHandler, ed25519NoteSigner, MemoryLogStore, TransparencyLog } from "../../src/trust/tlog/index.js";
 import { invoke } from "./http-mock.js";
@@ -148,6 +149,15 @@ describe("prototype-safe maps: src/trust/sdjwt/issue.ts", () => {
     const frame = disclosureFrameFor(claims, ["__proto__.street", "__proto__.city"]);
     expect(({} as Record<string, unknown>)["_sd"]).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(frame, "__proto__")?.value).toEqual({ _sd: ["street", "city"] });
+  });
+});
+
+describe("prototype-safe maps: src/oap/actions.ts", () => {
+  it("closeSchema keeps a schema member named __proto__ as an own member, the copy's prototype untouched", () => {
+    const closed = closeSchema(JSON.parse('{"type": "object", "properties": {"a": {"type": "string"}}, "__proto__": {"x": 1}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(closed)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(closed, "__proto__")?.value).toEqual({ x: 1 });
+    expect(closed["unevaluatedProperties"]).toBe(false);
   });
 });
 
