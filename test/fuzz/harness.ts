@@ -161,6 +161,23 @@ export interface FuzzOptions {
   readonly weight?: number;
 }
 
+/** The built-in prototypes a parser fed hostile keys ("__proto__", "constructor") could pollute. */
+const PROTOTYPES: readonly object[] = [Object.prototype, Array.prototype, Function.prototype, String.prototype, Number.prototype, Boolean.prototype];
+const PROTOTYPE_KEYS = PROTOTYPES.map((p) => new Set(Reflect.ownKeys(p)));
+
+/**
+ * Checked after every case: no member was added to a built-in prototype (prototype pollution). A
+ * finding is cleaned up before it is thrown, so fast-check's shrinking sees a clean process.
+ */
+function checkPrototypes(name: string): void {
+  PROTOTYPES.forEach((proto, i) => {
+    const added = Reflect.ownKeys(proto).filter((k) => !(PROTOTYPE_KEYS[i] as Set<string | symbol>).has(k));
+    if (added.length === 0) return;
+    for (const k of added) delete (proto as Record<string | symbol, unknown>)[k];
+    throw new Error(`${name}: prototype pollution: ${added.map(String).join(", ")} added to ${(proto.constructor as { name: string }).name}.prototype`);
+  });
+}
+
 function params(name: string, weight: number | undefined): { seed: number; numRuns: number } {
   return { seed: seedFor(name), numRuns: runsFor(weight) };
 }
@@ -180,6 +197,7 @@ export function fuzz<T>(file: string, name: string, arb: fc.Arbitrary<T>, check:
         fc.property(arb, (input) => {
           const t0 = performance.now();
           check(input);
+          checkPrototypes(name);
           const ms = performance.now() - t0;
           stats.cases++;
           stats.totalMs += ms;
@@ -207,6 +225,7 @@ export function fuzzAsync<T>(file: string, name: string, arb: fc.Arbitrary<T>, c
         fc.asyncProperty(arb, async (input) => {
           const t0 = performance.now();
           await check(input);
+          checkPrototypes(name);
           const ms = performance.now() - t0;
           stats.cases++;
           stats.totalMs += ms;
