@@ -4,7 +4,7 @@
  * same Handoff service measured in the same run. Reports throughput, p50/p99 latency and the
  * heap before/after (a long run's memory should stay flat).
  *
- *   npm run bench -- load            (LOAD_SECONDS, LOAD_CONCURRENCY to change the run)
+ *   npm run bench -- load            (LOAD_SECONDS, LOAD_CONCURRENCY, LOAD_ROUNDS, LOAD_ROUND_SIZE)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createH2Server, type Http2Server } from "node:http2";
@@ -27,10 +27,13 @@ import { discoverPeer, httpsTransport } from "../../src/ohp/bindings/https.js";
 import type { OhpTransport, PeerRef } from "../../src/ohp/control/node.js";
 import { envelopeFromJson } from "../../src/ohp/proto-json.js";
 import { startAgentwireNode } from "../../src/node/node.js";
-import type { BenchResult } from "./types.js";
+import { forceGc, type BenchResult } from "./types.js";
 
 const SECONDS = Number(process.env["LOAD_SECONDS"] ?? 5);
 const CONCURRENCY = Number(process.env["LOAD_CONCURRENCY"] ?? 16);
+/** Steady-state rounds (LOAD_ROUNDS, default 6) of LOAD_ROUND_SIZE (default 1000) handoffs. */
+const ROUNDS = Number(process.env["LOAD_ROUNDS"] ?? 6);
+const ROUND_SIZE = Number(process.env["LOAD_ROUND_SIZE"] ?? 1000);
 const SENDER = { vendor: "load-sender", agentId: "gen-1", region: "local", did: "did:web:load-sender.example" };
 
 function percentile(sorted: number[], p: number): number {
@@ -100,7 +103,9 @@ export async function bench(): Promise<BenchResult[]> {
       for await (const _ of echoClient.stream(one())) break;
     };
     const group = `OHP load, loopback, ${CONCURRENCY} in flight, ${SECONDS} s per row, signed PROPOSE`;
+    forceGc();
     const heap0 = heapMiB();
+    const heaps: string[] = [];
     const base = await drive(echoSend, total);
     results.push({ group, name: "bare connect-node echo (gRPC stream)", opsPerSec: base.ops, note: `p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(2)} ms` });
     let offset = 0;
@@ -113,6 +118,8 @@ export async function bench(): Promise<BenchResult[]> {
       const start = offset;
       const r = await drive((i) => transport.send(peer, envelopes[(start + i) % total]!, {}), total - start);
       offset += r.done;
+      forceGc();
+      heaps.push(`${heapMiB()} MiB after ${binding}`);
       results.push({
         group,
         name: `${binding} PROPOSE → signed ACCEPT (pipeline + SQLite)`,
@@ -121,9 +128,40 @@ export async function bench(): Promise<BenchResult[]> {
         note: `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
       });
     }
-    globalThis.gc?.();
     const last = results.pop()!;
-    results.push({ ...last, note: `${last.note ?? ""}; heap ${heap0} MiB before, ${heapMiB()} MiB after the run` });
+    results.push({ ...last, note: `${last.note ?? ""}; live heap (after a full GC) ${heap0} MiB before, ${heaps.join(", ")}` });
+
+    // Steady state: rounds of fresh handoffs over ohp/https, the live heap after each. A leak
+    // grows it round after round; warm-up (JIT, connection pools, caches filling to their
+    // bounds) shows in the first rounds only.
+    envelopes.length = 0;
+    echoMessages.length = 0;
+    const peer = { ...(await discoverPeer(node.servers.url, "ohp/https", { cache: new Map() })), binding: "ohp/https" as const, url: node.servers.url };
+    const https = httpsTransport();
+    const rounds: number[] = [];
+    let sent = 0;
+    const t0 = performance.now();
+    for (let r = 0; r < ROUNDS; r++) {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < ROUND_SIZE) {
+            next++;
+            const env = (await buildEnvelope({ ...input, issuer: { ...input.issuer, ...SENDER } }, { keys: [key], anchor: false })).envelope;
+            await https.send(peer, env, {});
+            sent++;
+          }
+        }),
+      );
+      forceGc();
+      rounds.push(heapMiB());
+    }
+    results.push({
+      group: `OHP memory over a long run: ${ROUNDS} rounds of ${ROUND_SIZE} handoffs (ohp/https, ${CONCURRENCY} in flight, envelopes built on the fly)`,
+      name: "live heap after each round (full GC)",
+      opsPerSec: (sent * 1000) / (performance.now() - t0),
+      note: `${rounds.map((h) => `${h}`).join(" → ")} MiB; last half of the rounds ${(rounds[rounds.length - 1]! - rounds[Math.floor(rounds.length / 2)]!).toFixed(1)} MiB`,
+    });
   } finally {
     await node.stop();
     await new Promise<void>((r) => echo.close(() => r()));

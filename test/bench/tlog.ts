@@ -11,8 +11,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import {
   MemoryLogStore,
@@ -21,17 +19,12 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../../src/trust/tlog/index.js";
-import { measure, type BenchResult } from "./types.js";
+import { forceGc, measure, type BenchResult } from "./types.js";
 
 const MILLION = 1_000_000;
 const BATCH = 10_000;
 
-function gc(): void {
-  setFlagsFromString("--expose-gc");
-  const fn = runInNewContext("gc") as (() => void) | undefined;
-  fn?.();
-  fn?.();
-}
+const gc = forceGc;
 
 /** JS heap plus ArrayBuffer memory (typed-array arenas live outside heapUsed). */
 function used(): number {

@@ -4,6 +4,8 @@
  * baselines and the issue's targets. Benchmarks print figures; tests never assert wall-clock time.
  */
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 export interface BenchResult {
   /** Group heading, e.g. "canonical CBOR (4 KB envelope)". */
@@ -75,4 +77,12 @@ export async function measureAsync(fn: () => Promise<unknown>, options: MeasureO
     samples.push((n * 1000) / elapsed);
   }
   return median(samples);
+}
+
+/** A full garbage collection (without --expose-gc on the command line), so heap figures mean live data. */
+export function forceGc(): void {
+  setFlagsFromString("--expose-gc");
+  const fn = runInNewContext("gc") as (() => void) | undefined;
+  fn?.();
+  fn?.();
 }
