@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65 } from "../../src/crypto/jwk.js";
@@ -221,4 +222,31 @@ export function postgresCluster(prefix: string, options: PostgresClusterOptions 
     rmSync(c.dir, { recursive: true, force: true });
   });
   return c;
+}
+
+/**
+ * Writes a tool module for the built CLI (`serve --oap-tool FILE`) into `dir`: the weather
+ * manifest's get_forecast as tool `id`, with `actionPatch` merged into the action (e.g. a
+ * `rate_limit`) and `delayMs` of work before its fixed forecast. Returns the file's path.
+ */
+export function weatherToolModule(dir: string, options: { readonly id: string; readonly actionPatch?: JsonObject; readonly delayMs?: number }): string {
+  const dist = dirname(dirname(BIN)); // dist/src
+  const path = join(dir, `${options.id}.mjs`);
+  writeFileSync(
+    path,
+    `import { defineTool } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "server", "tool.js")).href)};
+import { WEATHER_MANIFEST } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "tools", "weather.js")).href)};
+const action = WEATHER_MANIFEST.actions.find((a) => a.id === "get_forecast");
+export default defineTool({
+  manifest: { ...WEATHER_MANIFEST, tool: { ...WEATHER_MANIFEST.tool, id: ${JSON.stringify(options.id)}, name: ${JSON.stringify(options.id)} }, actions: [{ ...action, ...${JSON.stringify(options.actionPatch ?? {})} }] },
+  actions: {
+    get_forecast: async () => {
+      await new Promise((r) => setTimeout(r, ${options.delayMs ?? 0}));
+      return { forecast: [{ date: "2026-05-03", temperature_c_min: 9, temperature_c_max: 17, precipitation_mm: 0, summary: "Clear" }] };
+    },
+  },
+});
+`,
+  );
+  return path;
 }

@@ -6,37 +6,18 @@
  * own. A node configured with `"oap": {"rateLimits": "node"}` counts in memory instead.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/json/types.js";
 import { didKeyIdentity, envelope, oapHeaders, post, type HttpAnswer } from "../oap/server-helpers.js";
 import { HAVE_POSTGRES } from "../store/postgres-server.js";
-import { BIN, postgresCluster, serve, type Served } from "./cluster.js";
+import { BIN, postgresCluster, serve, weatherToolModule, type Served } from "./cluster.js";
 
 const RPM = 4;
 
-/** A tool module for the built CLI: the weather manifest's get_forecast with rpm 4. */
-function toolModule(dir: string): string {
-  const dist = dirname(dirname(BIN)); // dist/src
-  const path = join(dir, "tight-tool.mjs");
-  writeFileSync(
-    path,
-    `import { defineTool } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "server", "tool.js")).href)};
-import { WEATHER_MANIFEST } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "tools", "weather.js")).href)};
-const action = WEATHER_MANIFEST.actions.find((a) => a.id === "get_forecast");
-export default defineTool({
-  manifest: { ...WEATHER_MANIFEST, tool: { ...WEATHER_MANIFEST.tool, id: "weather-tight", name: "Weather Tight" }, actions: [{ ...action, rate_limit: { rpm: ${RPM}, concurrent: 10 } }] },
-  actions: { get_forecast: () => ({ forecast: [{ date: "2026-05-03", temperature_c_min: 9, temperature_c_max: 17, precipitation_mm: 0, summary: "Clear" }] }) },
-});
-`,
-  );
-  return path;
-}
-
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("§7 rpm counted across two nodes on one PostgreSQL database", () => {
   // Three data directories, the first two nodes started; the third joins with per-node counting.
-  const c = postgresCluster("oap-rpm", { count: 3, start: 2, serveArgs: (dir) => ["--no-oap-example", "--oap-tool", toolModule(dir)] });
+  const c = postgresCluster("oap-rpm", { count: 3, start: 2, serveArgs: (dir) => ["--no-oap-example", "--oap-tool", weatherToolModule(dir, { id: "weather-tight", actionPatch: { rate_limit: { rpm: RPM, concurrent: 10 } } })] });
   let url: string;
   let n1: Served;
   let n2: Served;
@@ -45,7 +26,7 @@ describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("§7 rpm counted across two 
   beforeAll(() => {
     ({ url, cluster } = c);
     [n1, n2] = c.nodes as [Served, Served];
-    tool = join(c.dir, "tight-tool.mjs");
+    tool = join(c.dir, "weather-tight.mjs");
   });
 
   let calls = 0;

@@ -7,40 +7,15 @@
  * call, and answers 200. Exactly one receipt exists for the call, the reservation is completed by
  * node 2 with that response, and a further retry gets it byte for byte (docs/scale-out.md "Leases").
  */
-import { existsSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/json/types.js";
 import { envelope, oapHeaders, post, principal, type HttpAnswer } from "../oap/server-helpers.js";
 import { HAVE_POSTGRES } from "../store/postgres-server.js";
-import { BIN, kill9, postgresCluster } from "./cluster.js";
+import { BIN, kill9, postgresCluster, weatherToolModule } from "./cluster.js";
 
 const LEASE_MS = 1_200;
 const WORK_MS = 2_500;
-
-/** A tool module for the built CLI: the weather manifest's get_forecast, taking WORK_MS. */
-function slowTool(dir: string): string {
-  const dist = dirname(dirname(BIN));
-  const path = join(dir, "slow-tool.mjs");
-  writeFileSync(
-    path,
-    `import { defineTool } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "server", "tool.js")).href)};
-import { WEATHER_MANIFEST } from ${JSON.stringify(pathToFileURL(join(dist, "oap", "tools", "weather.js")).href)};
-const action = WEATHER_MANIFEST.actions.find((a) => a.id === "get_forecast");
-export default defineTool({
-  manifest: { ...WEATHER_MANIFEST, tool: { ...WEATHER_MANIFEST.tool, id: "weather-slow", name: "Weather Slow" }, actions: [action] },
-  actions: {
-    get_forecast: async () => {
-      await new Promise((r) => setTimeout(r, ${WORK_MS}));
-      return { forecast: [{ date: "2026-05-03", temperature_c_min: 9, temperature_c_max: 17, precipitation_mm: 0, summary: "Clear" }] };
-    },
-  },
-});
-`,
-  );
-  return path;
-}
 
 async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -55,7 +30,7 @@ async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promi
 describe.skipIf(!HAVE_POSTGRES || !existsSync(BIN))("a node SIGKILLed mid-call: another node takes the call over", () => {
   const c = postgresCluster("oap-takeover", {
     config: { oap: { rateLimits: "node", leases: { idempotencyMs: LEASE_MS, taskMs: LEASE_MS } } },
-    serveArgs: (dir) => ["--no-oap-example", "--oap-tool", slowTool(dir)],
+    serveArgs: (dir) => ["--no-oap-example", "--oap-tool", weatherToolModule(dir, { id: "weather-slow", delayMs: WORK_MS })],
   });
 
   it("409 while the dead node's lease holds, then 200 from the survivor; one receipt; the answer is stored", async () => {
