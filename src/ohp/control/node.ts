@@ -17,6 +17,7 @@ import type { Jwks, PublicJwk } from "../../crypto/jwk.js";
 import type { PrivateKeyRecord } from "../../crypto/keys.js";
 import { publicJwks } from "../../crypto/keys.js";
 import { isAgentwireError } from "../../errors.js";
+import { canonicalizeJson } from "../../jcs/index.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.js";
 import { InMemoryDpopReplayCache, type DpopReplayCache } from "../../trust/dpop/replay.js";
 import { verifyDpopProof } from "../../trust/dpop/verify.js";
@@ -200,7 +201,10 @@ export class OhpNode {
     const verb = env === undefined ? undefined : str(obj(env["control"])?.["verb"]);
     if (id !== undefined) {
       const cached = await this.#o.store.getAnswer(id);
-      if (cached !== undefined) {
+      // Only an exact retransmission of the recorded request gets its answer back; another
+      // envelope reusing the id (a re-signed twin, or a forgery naming a known id) goes through
+      // the pipeline and is rejected there (replay, signature), without learning the answer.
+      if (cached !== undefined && (env === undefined || (await this.#isRecordedRequest(env, id, verb)) !== false)) {
         this.#log({ event: "duplicate", handoff: id, verb, binding: meta.binding });
         return cached;
       }
@@ -308,6 +312,8 @@ export class OhpNode {
    * answer cache (the node died in between): the answer is in the handoff record.
    */
   async #recover(env: JsonObject, id: string, verb: string | undefined): Promise<JsonObject | undefined> {
+    // The same (id, nonce) on other content is a replay, not a retransmission.
+    if ((await this.#isRecordedRequest(env, id, verb)) === false) return undefined;
     if (verb === "PROPOSE") {
       const r = await this.#o.store.get(id, "receiver");
       return r?.envelopes["ACCEPT"] ?? r?.envelopes["REJECT"];
@@ -322,6 +328,28 @@ export class OhpNode {
       return r?.envelopes["RETURN"]?.["id"] === id ? r.envelopes["RETURN/answer"] : undefined;
     }
     return undefined;
+  }
+
+  /**
+   * Whether `env` is the request recorded for its handoff (canonical JSON equal, so the same
+   * envelope arriving over another binding matches): true / false, or undefined when no request
+   * is recorded for it (e.g. a REJECTed PROPOSE before any state, or another verb).
+   */
+  async #isRecordedRequest(env: JsonObject, id: string, verb: string | undefined): Promise<boolean | undefined> {
+    let recorded: JsonObject | undefined;
+    if (verb === "PROPOSE") recorded = (await this.#o.store.get(id, "receiver"))?.envelopes["PROPOSE"];
+    else if (verb === "ASSUME" || verb === "RETURN") {
+      const ref = refOf(env);
+      const r = ref === undefined ? undefined : await this.#o.store.get(ref, verb === "ASSUME" ? "receiver" : "sender");
+      const held = r?.envelopes[verb];
+      recorded = held?.["id"] === id ? held : undefined;
+    }
+    if (recorded === undefined) return undefined;
+    try {
+      return canonicalizeJson(recorded) === canonicalizeJson(env);
+    } catch {
+      return false;
+    }
   }
 
   async #onPropose(env: JsonObject, result: VerifyEnvelopeResult, meta: InboundMeta): Promise<JsonObject> {
@@ -431,8 +459,9 @@ export class OhpNode {
     }
     if (id !== undefined) {
       const keep = this.#cacheUntil(env);
-      // Only authenticated envelopes' ids are cached: a forged copy must not poison the cache.
-      if (result?.outcome === "accept" || (result !== undefined && result.firstFailingStep !== null && result.firstFailingStep > 2)) {
+      // Only authenticated envelopes' ids are cached: a forged copy must not poison the cache; nor
+      // does a replay (its id's answer belongs to the envelope first received with it).
+      if (result?.check !== "replay" && (result?.outcome === "accept" || (result !== undefined && result.firstFailingStep !== null && result.firstFailingStep > 2))) {
         await this.#o.store.putAnswer(id, answer, keep);
       }
     }

@@ -6,7 +6,7 @@ import { builderInputOf } from "../../../src/conformance/world.js";
 import { baseEnvelope } from "../../../src/conformance/templates.js";
 import { ALG_EDDSA, ALG_HPKE_X25519, ALG_MLDSA65 } from "../../../src/crypto/jwk.js";
 import { keyPairFromSeed, publicJwks } from "../../../src/crypto/keys.js";
-import type { EnvelopeInput } from "../../../src/ohp/builder.js";
+import { buildEnvelope, type EnvelopeInput } from "../../../src/ohp/builder.js";
 import { grpcTransport } from "../../../src/ohp/bindings/grpc.js";
 import { discoverPeer, httpsTransport } from "../../../src/ohp/bindings/https.js";
 import { ControlError, nextReceiverState, nextSenderState } from "../../../src/ohp/control/machine.js";
@@ -150,6 +150,36 @@ describe("OHP flows over ohp/https and ohp/grpc at every tier", () => {
     const propose = (await a.handoffs("sender")).find((h) => h.id === r.handoffId)!.envelopes["PROPOSE"]!;
     const again = await httpsTransport().send(p, propose, {});
     expect(again).toEqual(r.answer);
+  });
+
+  it("§8.3 replay: only an exact retransmission gets the recorded answer; a re-signed envelope reusing (id, nonce), or an unsigned copy naming the id, is REJECTed and does not touch the cache", async () => {
+    const p = await peer(bServers, "ohp/https");
+    const grpcPeer = await peer(bServers, "ohp/grpc");
+    const now = new Date();
+    // The same random stream twice: the same envelope id and nonce on different content.
+    const stream = () => {
+      let n = 0;
+      return (k: number) => Uint8Array.from({ length: k }, (_, i) => (n++ * 31 + i * 7) & 0xff);
+    };
+    const build = async (summary: string) =>
+      (await buildEnvelope({ ...input("signed"), issuer: { ...input("signed").issuer, ...A_ID }, transcript: { ...input("signed").transcript, summary } as EnvelopeInput["transcript"] }, { keys: aKeys.signing, anchor: false, random: stream(), now: () => now }))
+        .envelope;
+    const original = await build("Caller wants to move a delivery.");
+    const twin = await build("Caller wants a refund.");
+    expect([twin["id"], (twin["control"] as Record<string, unknown>)["nonce"]]).toEqual([original["id"], (original["control"] as Record<string, unknown>)["nonce"]]);
+    const verb = (e: Record<string, unknown> | undefined) => (e?.["control"] as Record<string, unknown> | undefined)?.["verb"];
+    const first = await httpsTransport().send(p, original, {});
+    expect(verb(first)).toBe("ACCEPT");
+    const replayed = await httpsTransport().send(p, twin, {});
+    expect(verb(replayed)).toBe("REJECT");
+    expect(String((replayed?.["transcript"] as Record<string, unknown>)["summary"])).toMatch(/already received/);
+    const forged = { ...original, signatures: [] };
+    const forgedAnswer = await httpsTransport().send(p, forged, {});
+    expect(verb(forgedAnswer)).toBe("REJECT");
+    expect(forgedAnswer).not.toEqual(first);
+    // The cache still answers the exact retransmission with the original ACCEPT, over either binding.
+    expect(await httpsTransport().send(p, original, {})).toEqual(first);
+    expect(await grpcTransport().send(grpcPeer, original, {})).toEqual(first);
   });
 
   it("§8.4: no ASSUME within PT10S releases the handoff; a late ASSUME is REJECTed stale", async () => {
