@@ -2,7 +2,10 @@ import { performance } from "node:perf_hooks";
 import { createWorld } from "../conformance/world.js";
 import type { JsonObject } from "../json/types.js";
 import { verifyEnvelope, verifyResultJson } from "../ohp/verify.js";
+import { parseArgs } from "node:util";
+import { runClusterDemo } from "../demo/cluster.js";
 import { runOhpFlows } from "../demo/ohp-flows.js";
+import { isPostgresUrl } from "../store/postgres-handoff-store.js";
 import { ofpDemo } from "./ofp.js";
 import { EXIT_FAIL, EXIT_OK, UsageError, type CliIo, type Command } from "./io.js";
 
@@ -13,6 +16,7 @@ function ms(t0: number): string {
 /** The single-envelope part of the demo (`agentwire demo envelope`). */
 const envelopeDemo = {
   usage: `usage: agentwire demo [envelope|flows|ofp|all]
+       agentwire demo cluster [--store postgres://...]
 
 all (default): envelope and flows below. ofp: the Open Floor demo (a user proxy, a convener and
 travel and weather agents passing the floor over HTTPS; see agentwire ofp demo --help).
@@ -32,6 +36,13 @@ flows: three local nodes (IVR vendor, AI vendor, contact centre) with their own 
 stores, resolving each other by did:web, play OHP flows A-D at Core, Signed, Sealed and
 Regulated: A AI→human over ohp/sip-info, B AI→AI with RETURN over ohp/ws, C IVR→queue with
 REJECT and a fallback re-PROPOSE over ohp/https, D cross-channel resume with ASSUME.
+
+cluster: two agentwire serve processes on one PostgreSQL database (a throwaway server started
+from Debian's binaries with initdb/pg_ctl on loopback, or --store): a PROPOSE accepted by node 1
+is answered identically by node 2 and a re-signed envelope reusing its (id, nonce) is rejected by
+node 2 as a replay; an OAP task created on node 1 is polled to completion on node 2; concurrent
+invocations on both nodes leave one linear, verified receipt chain anchored in the one
+transparency log both nodes serve. Needs dist/ (npm run build) and PostgreSQL server binaries.
 
 Exit status: 0 when every step behaved as expected, 1 otherwise.`,
   async run(_args: string[], io: CliIo): Promise<number> {
@@ -79,6 +90,15 @@ async function flowsDemo(io: CliIo): Promise<number> {
   return failed.length === 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+async function clusterDemo(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { store: { type: "string" } } });
+  if (positionals.length > 0) throw new UsageError("demo cluster takes no positional arguments");
+  if (values.store !== undefined && !isPostgresUrl(values.store)) throw new UsageError("--store must be a postgres:// URL");
+  const report = await runClusterDemo({ ...(values.store === undefined ? {} : { store: values.store }), log: (l) => io.stdout(l + "\n") });
+  io.stdout(report.ok ? "cluster demo ok\n" : "cluster demo FAILED\n");
+  return report.ok ? EXIT_OK : EXIT_FAIL;
+}
+
 export const demoCommand: Command = {
   name: "demo",
   summary: "end-to-end OHP demo: a Regulated envelope through all 14 steps, then flows A-D between three local nodes at every tier",
@@ -88,7 +108,8 @@ export const demoCommand: Command = {
     if (part === "envelope") return envelopeDemo.run(args.slice(1), io);
     if (part === "flows") return flowsDemo(io);
     if (part === "ofp") return ofpDemo.run(args.slice(1), io);
-    if (part !== "all") throw new UsageError(`unknown demo ${JSON.stringify(part)} (envelope, flows, ofp, all)`);
+    if (part === "cluster") return clusterDemo(args.slice(1), io);
+    if (part !== "all") throw new UsageError(`unknown demo ${JSON.stringify(part)} (envelope, flows, ofp, cluster, all)`);
     io.stdout("== OHP envelope: build, seal, sign, receive through every step\n");
     const a = await envelopeDemo.run([], io);
     io.stdout("\n== OHP flows A-D between three local nodes\n");

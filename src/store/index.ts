@@ -24,6 +24,7 @@ export { migrate, MIGRATION_LOCK_KEY, MIGRATIONS, OHP_MIGRATIONS, StoreError, ty
 export { inTransaction, openPool, pgText, type OpenedPool } from "./pg-pool.js";
 export { PostgresDpopReplayCache, type PostgresDpopReplayCacheOptions } from "./postgres-dpop-replay.js";
 export { PostgresOapRateLimiter, type PostgresOapRateLimiterOptions } from "./postgres-oap-rate-limit.js";
+export { haveLocalPostgres, postgresBinDir, startLocalPostgres, type LocalPostgres } from "./local-postgres.js";
 export { PostgresLogStore, type PostgresLogStoreOptions } from "./postgres-log-store.js";
 export { PostgresOapStore, type PostgresOapStoreOptions } from "./postgres-oap-store.js";
 export { PostgresWalletStore, type PostgresWalletStoreOptions } from "./postgres-wallet-store.js";
