@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,9 +31,10 @@ import { ALG_EDDSA } from "../crypto/jwk.js";
 import { exportPublicJwk, keyPairFromSeed, publicJwks, publicKeyFor, type PrivateKeyRecord } from "../crypto/keys.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../json/types.js";
 import { loadOrCreateKeys } from "../node/node.js";
+import { spawnServe, stopSpawned, type SpawnedNode } from "../node/spawn.js";
 import { verifyReceiptChain } from "../oap/receipts.js";
 import { signCallerRequest } from "../oap/server/caller-auth.js";
-import { oapSignatureHeader, signRequest, type OapSigner } from "../oap/sign.js";
+import { oapRequestHeaders, signRequest, type OapSigner } from "../oap/sign.js";
 import { oapUlid } from "../oap/util.js";
 import { buildEnvelope } from "../ohp/builder.js";
 import { discoverPeer, httpsTransport } from "../ohp/bindings/https.js";
@@ -65,13 +65,6 @@ export interface ClusterDemoReport {
   readonly steps: readonly ClusterDemoStep[];
 }
 
-interface RunningNode {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly listening: Record<string, unknown>;
-  readonly exited: Promise<void>;
-}
-
 const CLUSTER_DID = "did:web:cc.cluster-demo.example";
 const SENDER_DID = "did:web:ivr.cluster-demo.example";
 const LOG_ORIGIN = "log.cluster-demo.example";
@@ -79,35 +72,6 @@ const CONTEXT = { locale: "en-GB", currency: "EUR", jurisdiction_user: "DE", jur
 
 function defaultBin(): string {
   return fileURLToPath(new URL("../cli/bin.js", import.meta.url));
-}
-
-function startNode(bin: string, data: string, config: string, store: string): Promise<RunningNode> {
-  const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--grpc-port", "0", "--data", data, "--config", config, "--store", store], { stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e["event"] === "listening") resolve({ child, url: String(e["url"]), listening: e, exited });
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    void exited.then(() => reject(new Error(`agentwire serve exited before listening: ${err.slice(0, 2000)}`)));
-  });
-}
-
-async function stopNode(n: RunningNode): Promise<void> {
-  if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill("SIGTERM");
-  await n.exited;
 }
 
 /** A did:key identity and its OAP signer. */
@@ -134,7 +98,7 @@ async function postJson(url: string, body: JsonObject, headers: Record<string, s
 }
 
 function oapHeaders(env: JsonObject): Record<string, string> {
-  return { "content-type": "application/oap+json", "oap-version": "1.0", "oap-request-id": String(env["request_id"]), "oap-signature": oapSignatureHeader(env) };
+  return { "content-type": "application/oap+json", ...oapRequestHeaders(env) };
 }
 
 function controlOf(answer: JsonObject | undefined): JsonObject {
@@ -151,7 +115,7 @@ export async function runClusterDemo(options: ClusterDemoOptions = {}): Promise<
   };
   const dir = mkdtempSync(join(tmpdir(), "agentwire-cluster-demo-"));
   let server: LocalPostgres | undefined;
-  const nodes: RunningNode[] = [];
+  const nodes: SpawnedNode[] = [];
   let db: pg.Pool | undefined;
   try {
     let url = options.store;
@@ -179,8 +143,8 @@ export async function runClusterDemo(options: ClusterDemoOptions = {}): Promise<
       }),
     );
     const bin = options.bin ?? defaultBin();
-    nodes.push(...(await Promise.all(dataDirs.map((d) => startNode(bin, d, config, url as string)))));
-    const [n1, n2] = nodes as [RunningNode, RunningNode];
+    nodes.push(...(await Promise.all(dataDirs.map((data) => spawnServe({ bin, data, config, store: url as string })))));
+    const [n1, n2] = nodes as [SpawnedNode, SpawnedNode];
     const applied = nodes.flatMap((n) => (Array.isArray(n.listening["migrationsApplied"]) ? (n.listening["migrationsApplied"] as number[]) : []));
     step("two nodes", applied.length === new Set(applied).size, `${n1.url} and ${n2.url}, one DID ${CLUSTER_DID}; schema migrations ${applied.sort((a, b) => a - b).join(", ")} applied once between them`);
 
@@ -264,7 +228,7 @@ export async function runClusterDemo(options: ClusterDemoOptions = {}): Promise<
   } catch (e) {
     step("demo", false, (e as Error).message);
   } finally {
-    await Promise.all(nodes.map((n) => stopNode(n)));
+    await Promise.all(nodes.map((n) => stopSpawned(n)));
     await db?.end();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -14,10 +14,10 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
+import { freePort } from "../util/http.js";
 import { StoreError } from "./migrations.js";
 
 /** Where the PostgreSQL server binaries are (`$AGENTWIRE_PG_BIN`, else Debian's newest), or undefined. */
@@ -30,17 +30,6 @@ export function postgresBinDir(): string | undefined {
 /** True when a local PostgreSQL can be started here. */
 export function haveLocalPostgres(): boolean {
   return postgresBinDir() !== undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function runAsUser(): { name: string; uid: number; gid: number } | undefined {

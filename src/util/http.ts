@@ -1,6 +1,6 @@
 /** Small node:http helpers shared by every HTTP listener of the project. */
 import type { IncomingMessage } from "node:http";
-import type { AddressInfo, Server } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 
 /** Reads a request body, refusing (without buffering further) anything over `max` bytes. */
 export async function readBodyLimited(req: IncomingMessage, max: number): Promise<Buffer | "too-large"> {
@@ -25,4 +25,19 @@ export async function listenOn(server: Server, port: number, host: string): Prom
     });
   });
   return server.address() as AddressInfo;
+}
+
+/**
+ * A TCP port free on loopback right now (bound to port 0, then released). Another process may
+ * take it before the caller binds: callers that must not fail retry with a new one.
+ */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../../src/util/http.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,16 +27,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = (n: number) => new Uint8Array(32).fill(n);
 const senderKeys = [keyPairFromSeed(ALG_EDDSA, seed(71)), keyPairFromSeed(ALG_MLDSA65, seed(72)), keyPairFromSeed(ALG_HPKE_X25519, seed(73))];
 const SENDER = { vendor: "ivr-vendor", agentId: "ivr-1", region: "uk-west", did: "did:web:ivr-vendor.example" };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Served {
   child: ChildProcess;

@@ -4,9 +4,7 @@
  * retrying transport (the same envelope is re-sent until a node answers, which is safe because
  * receivers are idempotent by envelope id).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,22 +17,16 @@ import { httpsTransport } from "../../src/ohp/bindings/https.js";
 import { OhpNode, type NodeIdentity, type OhpTransport, type PeerRef } from "../../src/ohp/control/node.js";
 import { MemoryHandoffStore, type HandoffStore } from "../../src/ohp/control/store.js";
 import { loadOrCreateKeys } from "../../src/node/node.js";
+import { spawnServe, stopSpawned, type SpawnServeOptions, type SpawnedNode } from "../../src/node/spawn.js";
 import { REPO_DIR } from "../helpers/upstream.js";
+import { freePort } from "../../src/util/http.js";
+
+export { freePort };
 import { startTestPostgres, type TestPostgres } from "../store/postgres-server.js";
 
 /** The CLI under test (`AGENTWIRE_BIN` overrides it, e.g. a build from a clean checkout). */
 export const BIN = process.env["AGENTWIRE_BIN"] ?? join(REPO_DIR, "dist", "src", "cli", "bin.js");
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A sender identity with deterministic keys. */
 export interface SenderParty {
@@ -78,55 +70,21 @@ export async function prepareCluster(dir: string, count: number, senders: readon
 }
 
 /** A running `agentwire serve`. */
-export interface Served {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly listening: Record<string, unknown>;
-  readonly lines: string[];
-  /** Resolves when the process has exited. */
-  readonly exited: Promise<number | null>;
-}
+export type Served = SpawnedNode;
 
-/** Spawns `agentwire serve` and resolves on its `listening` line. */
-export async function serve(options: { data: string; config: string; port?: number; store?: string; env?: NodeJS.ProcessEnv; args?: readonly string[] }): Promise<Served> {
-  const args = [BIN, "serve", "--port", String(options.port ?? 0), "--grpc-port", "0", "--data", options.data, "--config", options.config, ...(options.store ? ["--store", options.store] : []), ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
-  const lines: string[] = [];
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e["event"] === "listening") resolve(e);
-        } catch {
-          /* not a log line */
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${err}`)));
-  });
-  return { child, url: listening["url"] as string, listening, lines, exited };
+/** Spawns `agentwire serve` (the CLI under test) and resolves on its `listening` line. */
+export function serve(options: Omit<SpawnServeOptions, "bin">): Promise<Served> {
+  return spawnServe({ bin: BIN, ...options });
 }
 
 /** SIGKILLs a node and waits for it to be gone. */
-export async function kill9(s: Served): Promise<void> {
-  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
-  await s.exited;
+export function kill9(s: Served): Promise<void> {
+  return stopSpawned(s, "SIGKILL");
 }
 
 /** SIGTERM and wait (graceful). */
-export async function stop(s: Served): Promise<void> {
-  if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
-  await s.exited;
+export function stop(s: Served): Promise<void> {
+  return stopSpawned(s);
 }
 
 /** Counts what the retrying transport did. */
