@@ -387,6 +387,15 @@ export function oapSignatureHeader(envelope: unknown): string {
 }
 
 /**
+ * The §8.4 headers of a signed request envelope: `OAP-Version`, `OAP-Request-Id` (its
+ * `request_id`) and `OAP-Signature`.
+ */
+export function oapRequestHeaders(envelope: unknown): Record<string, string> {
+  const requestId = isJsonObject(envelope) ? envelope["request_id"] : undefined;
+  return { "oap-version": "1.0", "oap-request-id": String(requestId), "oap-signature": oapSignatureHeader(envelope) };
+}
+
+/**
  * Checks an `OAP-Signature` header against the envelope: when both are present they must be
  * the same value (a detached signature over the same JCS bytes); a header alone cannot stand in
  * for `signature`, which the schemas require.

@@ -6,7 +6,7 @@ import { ALG_EDDSA } from "../../src/crypto/jwk.js";
 import { keyPairFromSeed, type PrivateKeyRecord } from "../../src/crypto/keys.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../../src/json/types.js";
 import { MemoryApiKeyStore } from "../../src/oap/auth.js";
-import { oapSignatureHeader, signRequest, type OapSigner } from "../../src/oap/sign.js";
+import { oapRequestHeaders, signRequest, type OapSigner } from "../../src/oap/sign.js";
 import { startOapServer, type RunningOapServer, type StartOapServerOptions } from "../../src/oap/server/standalone.js";
 import type { OapToolDefinition } from "../../src/oap/server/tool.js";
 import { weatherTool } from "../../src/oap/tools/weather.js";
@@ -70,7 +70,7 @@ export function envelope(overrides: JsonObject = {}, who: DidKeyIdentity = agent
 
 /** The §8.4 headers of an envelope. */
 export function oapHeaders(env: JsonObject, extra: Record<string, string> = {}): Record<string, string> {
-  return { "content-type": "application/oap+json", "oap-version": "1.0", "oap-request-id": String(env["request_id"]), "oap-signature": oapSignatureHeader(env), ...extra };
+  return { "content-type": "application/oap+json", ...oapRequestHeaders(env), ...extra };
 }
 
 export interface HttpAnswer {

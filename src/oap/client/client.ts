@@ -33,7 +33,7 @@ import { assertOapDocument } from "../documents.js";
 import { errorObjectOfConnectError, OapError, remoteError } from "../errors.js";
 import { oapMessageFromJson, requestEnvelopeFromJson, responseEnvelopeToJson, streamEventToJson, taskToJson } from "../proto-json.js";
 import { verifyReceiptChain } from "../receipts.js";
-import { didKeyResolver, oapSignatureHeader, signDocument, signRequest, verifyReceiptSignatures, verifyResponse, type OapKeyResolver, type OapSigner } from "../sign.js";
+import { didKeyResolver, oapRequestHeaders, signDocument, signRequest, verifyReceiptSignatures, verifyResponse, type OapKeyResolver, type OapSigner } from "../sign.js";
 import { Channel } from "../tasks/channel.js";
 import { isTerminalTaskStatus } from "../tasks/lifecycle.js";
 import type { TaskJson } from "../tasks/store.js";
@@ -264,9 +264,7 @@ class Client_ implements OapClient {
 
   async #headers(action: string, env: JsonObject, idempotencyKey: string | undefined, options: CallOptions): Promise<Record<string, string>> {
     const h: Record<string, string> = {
-      "oap-version": "1.0",
-      "oap-request-id": String(env["request_id"]),
-      "oap-signature": oapSignatureHeader(env),
+      ...oapRequestHeaders(env),
       "oap-trace": options.traceparent ?? `00-${Buffer.from(this.#random(16)).toString("hex")}-${Buffer.from(this.#random(8)).toString("hex")}-01`,
     };
     if (idempotencyKey !== undefined) h["oap-idempotency-key"] = idempotencyKey;

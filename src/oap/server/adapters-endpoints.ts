@@ -36,7 +36,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "../../json/types.
 import { oapManifestToA2aAgentCard } from "../adapters/a2a.js";
 import { mcpCallToOapRequest, oapManifestToMcpTools, oapResponseToMcpResult, type McpCallContext } from "../adapters/mcp.js";
 import { isOapError, OapError } from "../errors.js";
-import { oapSignatureHeader, signRequest, type OapSigner } from "../sign.js";
+import { oapRequestHeaders, signRequest, type OapSigner } from "../sign.js";
 import type { OapToolServer } from "./engine.js";
 
 /** Paths of the adapters (below the server's base path). */
@@ -160,9 +160,7 @@ export function createOapAdapterHandler(server: OapToolServer, options: OapAdapt
     if (idemKey !== undefined) unsigned = { ...unsigned, idempotency_key: idemKey };
     const env = signRequest(unsigned, mcp.agent.signer) as unknown as JsonObject;
     const headers: Record<string, string> = {
-      "oap-version": "1.0",
-      "oap-request-id": String(env["request_id"]),
-      "oap-signature": oapSignatureHeader(env),
+      ...oapRequestHeaders(env),
       authorization: cred.authorization ?? `Bearer ${token}`,
     };
     const disconnect = new AbortController();
