@@ -171,14 +171,14 @@ export class PostgresLogStore implements AsyncLogStore {
 
   async entry(index: number): Promise<Uint8Array> {
     this.#check();
+    // Leaves are committed with the head that covers them: a row present is below the size.
+    const row = Number.isSafeInteger(index) && index >= 0 ? (await this.#pool.query<{ entry: Buffer }>("SELECT entry FROM tlog_leaves WHERE origin = $1 AND idx = $2", [this.origin, index])).rows[0] : undefined;
+    if (row !== undefined) return bytes(row.entry, "entry");
     const size = await this.size();
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new TlogError("ERR_TLOG_INDEX_OUT_OF_RANGE", `leaf index ${index} is not below tree size ${size}`, { detail: { index, size } });
     }
-    const r = await this.#pool.query<{ entry: Buffer }>("SELECT entry FROM tlog_leaves WHERE origin = $1 AND idx = $2", [this.origin, index]);
-    const row = r.rows[0];
-    if (row === undefined) throw new TlogError("ERR_TLOG_STORE", `leaf ${index} is missing`);
-    return bytes(row.entry, "entry");
+    throw new TlogError("ERR_TLOG_STORE", `leaf ${index} is missing`);
   }
 
   async exclusive<T>(fn: (tx: AsyncLogTransaction) => Promise<T>): Promise<T> {
@@ -220,11 +220,15 @@ export class PostgresLogStore implements AsyncLogStore {
 
   async putCheckpoint(checkpoint: StoredCheckpoint): Promise<StoredCheckpoint> {
     this.#check();
+    let inserted: boolean;
     try {
-      await this.#pool.query("INSERT INTO tlog_checkpoints (origin, size, note) VALUES ($1, $2, $3) ON CONFLICT (origin, size) DO NOTHING", [this.origin, checkpoint.size, checkpoint.note]);
+      const r = await this.#pool.query("INSERT INTO tlog_checkpoints (origin, size, note) VALUES ($1, $2, $3) ON CONFLICT (origin, size) DO NOTHING RETURNING size", [this.origin, checkpoint.size, checkpoint.note]);
+      inserted = r.rowCount === 1;
     } catch (e) {
       throw storeError(e, "storing the checkpoint failed");
     }
+    if (inserted) return { size: checkpoint.size, note: checkpoint.note };
+    // Another node signed this size first: serve its note.
     const stored = await this.getCheckpoint(checkpoint.size);
     if (stored === undefined) throw new TlogError("ERR_TLOG_STORE", `checkpoint ${checkpoint.size} vanished`);
     return stored;
